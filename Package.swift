@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+// Nabla: tensors with reverse-mode automatic differentiation, neural-network layers and
+// optimizers, and MNIST example trainers. No package dependencies and no unsafeFlags:
+// the speed comes from the C target's kernels, which pick AVX-512, AVX2+FMA or portable
+// code at run time.
+import PackageDescription
+
+let package = Package(
+    name: "Nabla",
+    products: [
+        .library(name: "Nabla", targets: ["Nabla"]),
+        .library(name: "NablaNN", targets: ["NablaNN"]),
+        .library(name: "NablaData", targets: ["NablaData"]),
+        .executable(name: "mnist", targets: ["mnist"]),
+        .executable(name: "gradcheck", targets: ["gradcheck"]),
+        .executable(name: "nabla-bench", targets: ["nabla-bench"]),
+    ],
+    targets: [
+        // Hot loops only: GEMM micro-kernels, im2col, vectorized transcendentals, pooling.
+        .target(name: "CNablaKernels", path: "Sources/CNablaKernels"),
+        // The system zlib, for gzip'd IDX files.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        .target(name: "Nabla", dependencies: ["CNablaKernels"], path: "Sources/Nabla"),
+        .target(name: "NablaNN", dependencies: ["Nabla"], path: "Sources/NablaNN"),
+        .target(name: "NablaData", dependencies: ["Nabla", "CZlib"], path: "Sources/NablaData"),
+
+        .executableTarget(name: "mnist", dependencies: ["Nabla", "NablaNN", "NablaData"],
+                          path: "Examples/mnist"),
+        .executableTarget(name: "gradcheck", dependencies: ["Nabla"], path: "Examples/gradcheck"),
+        .executableTarget(name: "nabla-bench", dependencies: ["Nabla", "NablaNN", "NablaData"],
+                          path: "Examples/nabla-bench"),
+
+        .testTarget(name: "NablaTests", dependencies: ["Nabla", "CNablaKernels"]),
+        .testTarget(name: "NablaNNTests", dependencies: ["Nabla", "NablaNN"]),
+        .testTarget(name: "NablaDataTests", dependencies: ["Nabla", "NablaData"]),
+    ]
+)

@@ -1,0 +1,84 @@
+// CNablaKernels: the hot loops of Nabla, in C so that each function can carry its own
+// __attribute__((target(...))) and be chosen at run time (AVX-512, AVX2+FMA, portable).
+// Kernels know nothing about tensors or graphs: they take raw pointers and sizes.
+// All matrices are row-major. Sizes are `long` (64-bit on Linux x86_64).
+#ifndef CNABLA_KERNELS_H
+#define CNABLA_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- instruction set and threads -------------------------------------------------------
+
+/// Instruction-set paths a kernel can take.
+typedef enum {
+    NABLA_ISA_PORTABLE = 0,
+    NABLA_ISA_AVX2 = 1,
+    NABLA_ISA_AVX512 = 2,
+} nabla_isa;
+
+/// The path in use. On first use it is the best the CPU supports, unless the environment
+/// variable NABLA_KERNELS is "portable", "avx2" or "avx512" (never above what the CPU has).
+int nabla_kernels_isa(void);
+/// Forces a path (clamped to what the CPU supports); returns the path now in effect.
+int nabla_kernels_set_isa(int isa);
+/// "portable", "avx2" or "avx512".
+const char *nabla_kernels_isa_name(int isa);
+
+/// Number of threads large kernels may use. Default: NABLA_THREADS if set, else the number
+/// of online CPUs.
+int nabla_num_threads(void);
+/// Sets the thread count (values below 1 mean 1).
+void nabla_set_num_threads(int n);
+
+// ---- matrix products ---------------------------------------------------------------------
+
+/// C = alpha * op(A) * op(B) + beta * C, where op(A) is M×K and op(B) is K×N.
+/// transA == 0: A is M×K with row stride lda; transA != 0: A is K×M with row stride lda.
+/// Likewise for B (K×N, or N×K when transB). C is M×N with row stride ldc.
+/// beta == 0 means C is overwritten (its old contents may be NaN).
+void nabla_sgemm(int transA, int transB, long M, long N, long K, float alpha,
+                 const float *A, long lda, const float *B, long ldb,
+                 float beta, float *C, long ldc);
+/// Double-precision version of nabla_sgemm.
+void nabla_dgemm(int transA, int transB, long M, long N, long K, double alpha,
+                 const double *A, long lda, const double *B, long ldb,
+                 double beta, double *C, long ldc);
+
+// ---- elementwise transcendental functions (float32) -----------------------------------
+
+/// y[i] = exp(x[i]). x and y may be the same buffer.
+void nabla_vexp_f32(const float *x, float *y, long n);
+/// y[i] = log(x[i]).
+void nabla_vlog_f32(const float *x, float *y, long n);
+/// y[i] = 1 / (1 + exp(-x[i])).
+void nabla_vsigmoid_f32(const float *x, float *y, long n);
+/// y[i] = tanh(x[i]).
+void nabla_vtanh_f32(const float *x, float *y, long n);
+
+// ---- convolution helpers (one image, NCHW) ---------------------------------------------
+
+/// Unfolds one image x[C][H][W] into cols[C*KH*KW][OH*OW] (zero where the window
+/// covers padding). Stride sh/sw, padding ph/pw, dilation dh/dw.
+void nabla_im2col_f32(const float *x, long C, long H, long W, long KH, long KW,
+                      long sh, long sw, long ph, long pw, long dh, long dw,
+                      long OH, long OW, float *cols);
+void nabla_im2col_f64(const double *x, long C, long H, long W, long KH, long KW,
+                      long sh, long sw, long ph, long pw, long dh, long dw,
+                      long OH, long OW, double *cols);
+/// The adjoint of im2col: adds cols[C*KH*KW][OH*OW] back into x[C][H][W] (x is not
+/// cleared first).
+void nabla_col2im_f32(const float *cols, long C, long H, long W, long KH, long KW,
+                      long sh, long sw, long ph, long pw, long dh, long dw,
+                      long OH, long OW, float *x);
+void nabla_col2im_f64(const double *cols, long C, long H, long W, long KH, long KW,
+                      long sh, long sw, long ph, long pw, long dh, long dw,
+                      long OH, long OW, double *x);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,2 @@
+// Placeholder until the NablaData issue lands.
+enum _NablaDataPlaceholder {}
