@@ -1,0 +1,2 @@
+import CNablaKernels
+enum _NablaPlaceholder {}
