@@ -17,7 +17,8 @@ let package = Package(
     ],
     targets: [
         // Hot loops only: GEMM micro-kernels, im2col, vectorized transcendentals, pooling.
-        .target(name: "CNablaKernels", path: "Sources/CNablaKernels"),
+        .target(name: "CNablaKernels", path: "Sources/CNablaKernels",
+                linkerSettings: [.linkedLibrary("m")]),
         // The system zlib, for gzip'd IDX files.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
