@@ -1,0 +1,29 @@
+import Synchronization
+
+/// A debugging switch: when on, every op that records a node checks its output and stops at
+/// the first one that produces NaN or infinity, naming the op and its inputs' shapes.
+/// Off by default, since the check reads every output element.
+public enum AnomalyMode {
+    private static let flag = Atomic<Bool>(false)
+
+    /// Whether anomaly detection is on (for all threads).
+    public static var isEnabled: Bool {
+        get { flag.load(ordering: .relaxed) }
+        set { flag.store(newValue, ordering: .relaxed) }
+    }
+
+    static func check(_ output: Tensor, op: String, inputs: [Tensor]) {
+        guard let bad = output.firstNonFiniteIndex() else { return }
+        let shapes = inputs.map { "\(describe($0.shape))" }.joined(separator: ", ")
+        let value = output.element(atFlatIndex: bad)
+        fatalError("anomaly: \(op) produced \(value) at element \(bad) of its output \(describe(output.shape)); inputs: \(shapes)")
+    }
+}
+
+extension Tensor {
+    /// The flat index of the first NaN or infinite element, if any.
+    public func firstNonFiniteIndex() -> Int? {
+        for i in 0..<count where !element(atFlatIndex: i).isFinite { return i }
+        return nil
+    }
+}

@@ -1,0 +1,147 @@
+extension Tensor {
+    /// Computes the gradient of this tensor with respect to every leaf that requires
+    /// gradients and adds it to each leaf's `grad`.
+    ///
+    /// - Parameters:
+    ///   - gradient: the gradient of some final value with respect to this tensor
+    ///     (same shape). May be omitted only when this tensor has one element (a loss).
+    ///   - retainGraph: keep the graph so that `backward` can run through it again.
+    ///     By default the graph is freed as the pass goes, which returns memory at once;
+    ///     a second pass through a freed graph stops with a message saying so.
+    ///   - createGraph: record the backward pass itself, so that the gradients have a graph
+    ///     and can be differentiated again (second derivatives). Implies `retainGraph`.
+    ///
+    /// Gradients **accumulate**: two calls add two gradients into `grad`. Call `zeroGrad()`
+    /// (or a module's or optimizer's `zeroGrad()`) between training steps.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false,
+                         createGraph: Bool = false) {
+        let seed = seedGradient(gradient, caller: "backward")
+        GradientEngine.run(root: node!, seed: seed, targets: [], accumulateIntoLeaves: true,
+                           retainGraph: retainGraph || createGraph, createGraph: createGraph)
+    }
+
+    private func seedGradient(_ gradient: Tensor?, caller: String) -> Tensor {
+        guard node != nil else {
+            opFailure(caller, "this tensor does not require gradients (no input of the ops that made it required them, or it was made inside withoutGradients)")
+        }
+        if let gradient {
+            guard gradient.shape == shape else {
+                opFailure(caller, "gradient shape \(describe(gradient.shape)) differs from the tensor's shape \(describe(shape))")
+            }
+            guard gradient.dtype == dtype else {
+                opFailure(caller, "gradient dtype \(gradient.dtype) differs from the tensor's dtype \(dtype)")
+            }
+            return gradient
+        }
+        guard count == 1 else {
+            opFailure(caller, "tensor of shape \(describe(shape)) is not a scalar: pass the upstream gradient explicitly (backward(Tensor.ones(like: y)) sums the elements)")
+        }
+        return Tensor.ones(shape, dtype: dtype)
+    }
+}
+
+/// The gradients of `output` with respect to each of `inputs`, without touching any
+/// tensor's `grad`.
+///
+/// An input that `output` does not depend on gets a zero gradient. With `createGraph` the
+/// returned gradients carry a graph and can be differentiated again.
+///
+/// ```swift
+/// let x = Tensor([1.0, 2.0]).requiringGrad()
+/// let y = (x * x * x).sum()
+/// let dx = gradients(of: y, withRespectTo: [x], createGraph: true)[0]   // 3x²
+/// let d2x = gradients(of: dx.sum(), withRespectTo: [x])[0]             // 6x
+/// ```
+public func gradients(of output: Tensor, withRespectTo inputs: [Tensor],
+                      seed: Tensor? = nil, retainGraph: Bool = false,
+                      createGraph: Bool = false) -> [Tensor] {
+    for (i, x) in inputs.enumerated() where x.node == nil {
+        opFailure("gradients", "input \(i) (shape \(describe(x.shape))) does not require gradients")
+    }
+    guard output.node != nil else {
+        opFailure("gradients", "the output does not require gradients: it does not depend on any input that requires them")
+    }
+    let seedTensor = seed ?? {
+        guard output.count == 1 else {
+            opFailure("gradients", "output of shape \(describe(output.shape)) is not a scalar: pass seed:")
+        }
+        return Tensor.ones(output.shape, dtype: output.dtype)
+    }()
+    guard seedTensor.shape == output.shape else {
+        opFailure("gradients", "seed shape \(describe(seedTensor.shape)) differs from the output's \(describe(output.shape))")
+    }
+    let found = GradientEngine.run(root: output.node!, seed: seedTensor,
+                                   targets: inputs.map { $0.node! }, accumulateIntoLeaves: false,
+                                   retainGraph: retainGraph || createGraph, createGraph: createGraph)
+    return inputs.enumerated().map { i, x in found[i] ?? Tensor.zeros(x.shape, dtype: x.dtype) }
+}
+
+/// The reverse pass: orders the graph, then walks it from the output back to the leaves.
+enum GradientEngine {
+    /// Nodes reachable from `root`, each after all of its inputs (post-order), found with an
+    /// explicit stack so that graphs of any depth fit.
+    static func topologicalOrder(from root: Node) -> (order: [Node], position: [ObjectIdentifier: Int]) {
+        var order: [Node] = []
+        var position: [ObjectIdentifier: Int] = [ObjectIdentifier(root): -1]
+        var stack: [(node: Node, next: Int)] = [(root, 0)]
+        while !stack.isEmpty {
+            let top = stack.count - 1
+            let node = stack[top].node
+            let next = stack[top].next
+            if next < node.inputs.count {
+                stack[top].next = next + 1
+                if let child = node.inputs[next], position[ObjectIdentifier(child)] == nil {
+                    position[ObjectIdentifier(child)] = -1
+                    stack.append((child, 0))
+                }
+            } else {
+                stack.removeLast()
+                position[ObjectIdentifier(node)] = order.count
+                order.append(node)
+            }
+        }
+        return (order, position)
+    }
+
+    /// Runs the pass and returns the gradient found for each target node (by index).
+    @discardableResult
+    static func run(root: Node, seed: Tensor, targets: [Node], accumulateIntoLeaves: Bool,
+                    retainGraph: Bool, createGraph: Bool) -> [Int: Tensor] {
+        let (order, position) = topologicalOrder(from: root)
+        var pending = [Tensor?](repeating: nil, count: order.count)
+        pending[order.count - 1] = seed
+        var targetIndex: [ObjectIdentifier: [Int]] = [:]
+        for (i, t) in targets.enumerated() { targetIndex[ObjectIdentifier(t), default: []].append(i) }
+        var found: [Int: Tensor] = [:]
+
+        GradMode.with(createGraph) {
+            for i in stride(from: order.count - 1, through: 0, by: -1) {
+                guard let gradient = pending[i] else { continue }
+                pending[i] = nil
+                let node = order[i]
+                if let indices = targetIndex[ObjectIdentifier(node)] {
+                    for t in indices { found[t] = gradient }
+                }
+                if node.isLeaf {
+                    if accumulateIntoLeaves {
+                        let g = createGraph ? gradient : gradient.detached()
+                        node.grad = node.grad.map { $0 + g } ?? g
+                    }
+                    continue
+                }
+                guard let backward = node.backward else {
+                    opFailure("backward", "the graph through '\(node.op)' was already freed by an earlier backward(); pass retainGraph: true to the earlier call to run backward through the same graph twice")
+                }
+                let inputGradients = backward(gradient, BackwardContext(node: node))
+                for (k, input) in node.inputs.enumerated() {
+                    guard let input, k < inputGradients.count, var g = inputGradients[k] else { continue }
+                    if g.shape != input.shape { g = g.sumToShape(input.shape) }
+                    let p = position[ObjectIdentifier(input)]!
+                    pending[p] = pending[p].map { $0 + g } ?? g
+                }
+                if !retainGraph { node.release() }
+            }
+        }
+        return found
+    }
+}

@@ -1,0 +1,116 @@
+/// A vertex of the graph of operations: one per tensor that requires gradients.
+///
+/// A leaf node belongs to a tensor the user created (a weight, an input) and holds its
+/// accumulated gradient. Any other node belongs to the output of an op: it points to the
+/// nodes of the op's inputs and holds the closure that turns the output's gradient into
+/// gradients for those inputs (a vector–Jacobian product), written with tensor ops.
+///
+/// Identity is object identity. A node holds its inputs' nodes, never its own output
+/// tensor, so graphs are trees of strong references without cycles and are freed as soon
+/// as the last tensor that reaches them goes away.
+
+final class Node {
+    /// The closure type of a vector–Jacobian product: given the gradient of the output, the
+    /// gradient of each input (nil where none is needed or the input is constant).
+    typealias Backward = (_ gradient: Tensor, _ context: BackwardContext) -> [Tensor?]
+
+    /// The op's name, as error messages and the anomaly report show it.
+    let op: String
+    /// The nodes of the op's inputs, nil for inputs that do not require gradients.
+    private(set) var inputs: [Node?]
+    /// Shape and dtype of the output (the gradient arriving here has them).
+    let shape: [Int]
+    let dtype: DType
+    let isLeaf: Bool
+    /// The vector–Jacobian product; nil for leaves and after the graph has been freed.
+    var backward: Backward?
+    /// The output values, kept only for ops whose backward needs them (sigmoid, exp, …).
+    var savedOutput: TensorStorage?
+    /// The accumulated gradient of a leaf.
+    var grad: Tensor?
+
+    init(leafShape: [Int], dtype: DType) {
+        op = "leaf"
+        inputs = []
+        shape = leafShape
+        self.dtype = dtype
+        isLeaf = true
+    }
+
+    init(op: String, inputs: [Node?], shape: [Int], dtype: DType,
+         savedOutput: TensorStorage?, backward: @escaping Backward) {
+        self.op = op
+        self.inputs = inputs
+        self.shape = shape
+        self.dtype = dtype
+        self.savedOutput = savedOutput
+        self.backward = backward
+        isLeaf = false
+    }
+
+    /// Frees a long chain of nodes without recursion: each node's inputs are moved onto a
+    /// local stack before it goes, so a graph 100,000 ops deep cannot overflow the stack.
+    deinit {
+        guard !inputs.isEmpty else { return }
+        var stack = inputs.compactMap { $0 }
+        inputs = []
+        backward = nil
+        while var n = stack.popLast() {
+            if isKnownUniquelyReferenced(&n) {
+                stack.append(contentsOf: n.inputs.compactMap { $0 })
+                n.inputs = []
+                n.backward = nil
+            }
+        }
+    }
+
+    /// Drops what the backward pass needed, so that memory is returned right away.
+    func release() {
+        backward = nil
+        savedOutput = nil
+    }
+}
+
+/// What a backward closure may ask about the op it belongs to.
+
+struct BackwardContext {
+    unowned(unsafe) let node: Node
+
+    /// Whether input `i` needs a gradient (skip computing it otherwise).
+    @inline(__always) func needsGradient(_ i: Int) -> Bool { node.inputs[i] != nil }
+
+    /// The op's output, as a tensor connected to this node (so that a backward recorded
+    /// with `createGraph` differentiates through it). Only for ops that saved it.
+    var output: Tensor {
+        guard let s = node.savedOutput else {
+            fatalError("\(node.op): backward asked for the output, which the op did not save")
+        }
+        return Tensor(storage: s, shape: node.shape, node: node)
+    }
+}
+
+extension Tensor {
+    /// Whether an op applied to these inputs must record a node.
+    @inline(__always)
+    static func recording(_ a: Tensor) -> Bool { a.node != nil && GradMode.isEnabled }
+    @inline(__always)
+    static func recording(_ a: Tensor, _ b: Tensor) -> Bool {
+        (a.node != nil || b.node != nil) && GradMode.isEnabled
+    }
+
+    /// Attaches a graph node to `self` (an op's freshly computed output) when any input
+    /// requires gradients and recording is on; otherwise returns `self` unchanged.
+    ///
+    /// Every differentiable op ends with this call, with its vector–Jacobian product written
+    /// right beside it. The closure receives the output's gradient and returns one gradient
+    /// per input, in the order of `inputs`, at the output's broadcast shape or the input's
+    /// own shape: the engine sums broadcast gradients back to each input's shape.
+    func recorded(_ op: String, _ inputs: [Tensor], savingOutput: Bool = false,
+                  backward: @escaping Node.Backward) -> Tensor {
+        guard GradMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return self }
+        let node = Node(op: op, inputs: inputs.map(\.node), shape: shape, dtype: dtype,
+                        savedOutput: savingOutput ? storage : nil, backward: backward)
+        if AnomalyMode.isEnabled { AnomalyMode.check(self, op: op, inputs: inputs) }
+        return Tensor(storage: storage, shape: shape, node: node)
+    }
+}

@@ -1,2 +1,0 @@
-import CNablaKernels
-enum _NablaPlaceholder {}
