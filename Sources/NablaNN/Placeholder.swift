@@ -1,2 +1,0 @@
-// Placeholder until the NablaNN issue lands.
-enum _NablaNNPlaceholder {}
