@@ -155,6 +155,11 @@ extension Tensor {
         return ss / Double(Swift.max(unbiased ? n - 1 : n, 1))
     }
 
+    /// The variance over one axis.
+    public func variance(axis: Int, keepDims: Bool = false, unbiased: Bool = false) -> Tensor {
+        variance(axes: [axis], keepDims: keepDims, unbiased: unbiased)
+    }
+
     /// log Σ e^x over `axes`, computed stably (the maximum is subtracted first).
     public func logSumExp(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let ax = reductionAxes(axes, op: "logSumExp")

@@ -1,0 +1,67 @@
+import Testing
+@testable import Nabla
+
+@Suite struct MatmulTests {
+    /// A plain triple loop in float64.
+    func reference(_ a: Tensor, _ b: Tensor) -> [Double] {
+        let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+        let x = a.scalars(as: Double.self), y = b.scalars(as: Double.self)
+        var out = [Double](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n { for p in 0..<k { out[i * n + j] += x[i * k + p] * y[p * n + j] } } }
+        return out
+    }
+
+    @Test func matrixProductMatchesReference() {
+        let a = Tensor([[1, 2, 3], [4, 5, 6]] as [[Float]])
+        let b = Tensor([[7, 8], [9, 10], [11, 12]] as [[Float]])
+        expectClose(a.matmul(b), [58, 64, 139, 154], shape: [2, 2])
+        for (m, k, n) in [(1, 1, 1), (7, 33, 5), (17, 4, 65), (33, 65, 17)] {
+            let x = randn([m, k], seed: UInt64(m * 100 + k)), y = randn([k, n], seed: UInt64(n))
+            expectClose(x.matmul(y), reference(x, y), shape: [m, n], rtol: 1e-10, atol: 1e-10)
+            let xf = x.cast(to: .float32), yf = y.cast(to: .float32)
+            expectClose(xf.matmul(yf).cast(to: .float64), reference(x, y), shape: [m, n], rtol: 1e-4, atol: 1e-4)
+        }
+    }
+
+    @Test func transposedOperandsWithoutCopies() {
+        let a = randn([5, 3], seed: 1), b = randn([4, 5], seed: 2)
+        expectClose(Tensor.matmul(a, b, transposeA: true, transposeB: true), reference(a.transposed(), b.transposed()), shape: [3, 4])
+        let c = randn([5, 4], seed: 3)
+        expectClose(Tensor.matmul(a, c, transposeA: true, transposeB: false), reference(a.transposed(), c), shape: [3, 4])
+        let d = randn([6, 3], seed: 4)
+        expectClose(Tensor.matmul(a, d, transposeA: false, transposeB: true), reference(a, d.transposed()), shape: [5, 6])
+    }
+
+    @Test func vectorAndBatchedCases() {
+        let v = Tensor([1, 2, 3] as [Double])
+        let m = Tensor([[1, 0], [0, 1], [1, 1]] as [[Double]])
+        expectClose(v.matmul(v), [14], shape: [])
+        expectClose(v.matmul(m), [4, 5], shape: [2])
+        expectClose(m.transposed().matmul(v), [4, 5], shape: [2])
+        let a = randn([2, 3, 4, 5], seed: 5), b = randn([3, 5, 2], seed: 6)
+        let c = a.matmul(b)
+        #expect(c.shape == [2, 3, 4, 2])
+        for i in 0..<2 { for j in 0..<3 {
+            let ai = a.scalars(as: Double.self)[((i * 3 + j) * 20)..<((i * 3 + j + 1) * 20)]
+            let bj = b.scalars(as: Double.self)[(j * 10)..<((j + 1) * 10)]
+            let got = c.scalars(as: Double.self)[((i * 3 + j) * 8)..<((i * 3 + j + 1) * 8)]
+            let want = reference(Tensor(shape: [4, 5], scalars: Array(ai)), Tensor(shape: [5, 2], scalars: Array(bj)))
+            #expect(zip(got, want).allSatisfy { abs($0 - $1) < 1e-10 })
+        } }
+    }
+
+    @Test func matmulGradients() {
+        let a = randn([3, 4], seed: 7), b = randn([4, 2], seed: 8)
+        expectGradientsCorrect([a, b]) { $0[0].matmul($0[1]) }
+        expectGradientsCorrect([a, b]) { x in Tensor.matmul(x[0], x[1].transposed(), transposeA: false, transposeB: true) }
+        expectGradientsCorrect([a, b]) { x in Tensor.matmul(x[0].transposed(), x[1], transposeA: true, transposeB: false) }
+        expectGradientsCorrect([a, b]) { x in Tensor.matmul(x[1], x[0], transposeA: true, transposeB: true) }
+        let batched = randn([2, 3, 4], seed: 9), shared = randn([4, 5], seed: 10)
+        expectGradientsCorrect([batched, shared]) { $0[0].matmul($0[1]) }
+        let left = randn([4], seed: 11)
+        expectGradientsCorrect([left, b]) { $0[0].matmul($0[1]) }
+        expectGradientsCorrect([a, left]) { $0[0].matmul($0[1]) }
+        let bb = randn([1, 4, 3], seed: 12), cc = randn([2, 3, 2], seed: 13)
+        expectGradientsCorrect([bb, cc]) { $0[0].matmul($0[1]) }   // broadcast batch
+    }
+}
