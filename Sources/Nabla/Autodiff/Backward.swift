@@ -1,3 +1,5 @@
+import Synchronization
+
 extension Tensor {
     /// Computes the gradient of this tensor with respect to every leaf that requires
     /// gradients and adds it to each leaf's `grad`.
@@ -78,36 +80,42 @@ public func gradients(of output: Tensor, withRespectTo inputs: [Tensor],
 
 /// The reverse pass: orders the graph, then walks it from the output back to the leaves.
 enum GradientEngine {
+    /// Numbers the passes, so that a node's marks from an earlier pass read as unvisited.
+    private static let passCounter = Atomic<UInt64>(0)
+
     /// Nodes reachable from `root`, each after all of its inputs (post-order), found with an
-    /// explicit stack so that graphs of any depth fit.
-    static func topologicalOrder(from root: Node) -> (order: [Node], position: [ObjectIdentifier: Int]) {
+    /// explicit stack so that graphs of any depth fit. Each node records its position in
+    /// the order (marks instead of a dictionary: this runs once per training step).
+    /// Two threads must not run backward through the same nodes at once.
+    static func topologicalOrder(from root: Node) -> [Node] {
+        let pass = passCounter.add(1, ordering: .relaxed).newValue
         var order: [Node] = []
-        var position: [ObjectIdentifier: Int] = [ObjectIdentifier(root): -1]
         var stack: [(node: Node, next: Int)] = [(root, 0)]
+        root.visitedPass = pass
         while !stack.isEmpty {
             let top = stack.count - 1
             let node = stack[top].node
             let next = stack[top].next
             if next < node.inputs.count {
                 stack[top].next = next + 1
-                if let child = node.inputs[next], position[ObjectIdentifier(child)] == nil {
-                    position[ObjectIdentifier(child)] = -1
+                if let child = node.inputs[next].node, child.visitedPass != pass {
+                    child.visitedPass = pass
                     stack.append((child, 0))
                 }
             } else {
                 stack.removeLast()
-                position[ObjectIdentifier(node)] = order.count
+                node.position = order.count
                 order.append(node)
             }
         }
-        return (order, position)
+        return order
     }
 
     /// Runs the pass and returns the gradient found for each target node (by index).
     @discardableResult
     static func run(root: Node, seed: Tensor, targets: [Node], accumulateIntoLeaves: Bool,
                     retainGraph: Bool, createGraph: Bool) -> [Int: Tensor] {
-        let (order, position) = topologicalOrder(from: root)
+        let order = topologicalOrder(from: root)
         var pending = [Tensor?](repeating: nil, count: order.count)
         pending[order.count - 1] = seed
         var targetIndex: [ObjectIdentifier: [Int]] = [:]
@@ -133,10 +141,10 @@ enum GradientEngine {
                     opFailure("backward", "the graph through '\(node.op)' was already freed by an earlier backward(); pass retainGraph: true to the earlier call to run backward through the same graph twice")
                 }
                 let inputGradients = backward(gradient, BackwardContext(node: node))
-                for (k, input) in node.inputs.enumerated() {
-                    guard let input, k < inputGradients.count, var g = inputGradients[k] else { continue }
+                for (k, inputTensor) in node.inputs.enumerated() {
+                    guard let input = inputTensor.node, k < inputGradients.count, var g = inputGradients[k] else { continue }
                     if g.shape != input.shape { g = g.sumToShape(input.shape) }
-                    let p = position[ObjectIdentifier(input)]!
+                    let p = input.position
                     pending[p] = pending[p].map { $0 + g } ?? g
                 }
                 if !retainGraph { node.release() }

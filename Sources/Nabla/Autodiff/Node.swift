@@ -5,9 +5,11 @@
 /// nodes of the op's inputs and holds the closure that turns the output's gradient into
 /// gradients for those inputs (a vector–Jacobian product), written with tensor ops.
 ///
-/// Identity is object identity. A node holds its inputs' nodes, never its own output
-/// tensor, so graphs are trees of strong references without cycles and are freed as soon
-/// as the last tensor that reaches them goes away.
+/// Identity is object identity. A node holds its input tensors (and through them their
+/// nodes), never its own output tensor, so graphs are acyclic webs of strong references,
+/// freed as soon as the last tensor that reaches them goes away. Keeping the inputs here
+/// lets most backward closures capture nothing (`context.input(i)`), which saves an
+/// allocation per op.
 
 final class Node {
     /// The closure type of a vector–Jacobian product: given the gradient of the output, the
@@ -16,8 +18,8 @@ final class Node {
 
     /// The op's name, as error messages and the anomaly report show it.
     let op: String
-    /// The nodes of the op's inputs, nil for inputs that do not require gradients.
-    private(set) var inputs: [Node?]
+    /// The op's inputs; those that do not require gradients have no node.
+    private(set) var inputs: [Tensor]
     /// Shape and dtype of the output (the gradient arriving here has them).
     let shape: [Int]
     let dtype: DType
@@ -37,7 +39,7 @@ final class Node {
         isLeaf = true
     }
 
-    init(op: String, inputs: [Node?], shape: [Int], dtype: DType,
+    init(op: String, inputs: [Tensor], shape: [Int], dtype: DType,
          savedOutput: TensorStorage?, backward: @escaping Backward) {
         self.op = op
         self.inputs = inputs
@@ -52,12 +54,12 @@ final class Node {
     /// local stack before it goes, so a graph 100,000 ops deep cannot overflow the stack.
     deinit {
         guard !inputs.isEmpty else { return }
-        var stack = inputs.compactMap { $0 }
+        var stack = inputs.compactMap(\.node)
         inputs = []
         backward = nil
         while var n = stack.popLast() {
             if isKnownUniquelyReferenced(&n) {
-                stack.append(contentsOf: n.inputs.compactMap { $0 })
+                stack.append(contentsOf: n.inputs.compactMap(\.node))
                 n.inputs = []
                 n.backward = nil
             }
@@ -68,7 +70,15 @@ final class Node {
     func release() {
         backward = nil
         savedOutput = nil
+        // A later backward that reaches this node stops here with the "already freed"
+        // message, so the edges are no longer needed either.
+        inputs = []
     }
+
+    /// Marks used by the topological sort (see `GradientEngine`): the pass that last
+    /// visited this node, and the node's position in that pass's order.
+    var visitedPass: UInt64 = 0
+    var position: Int = 0
 }
 
 /// What a backward closure may ask about the op it belongs to.
@@ -77,7 +87,10 @@ struct BackwardContext {
     unowned(unsafe) let node: Node
 
     /// Whether input `i` needs a gradient (skip computing it otherwise).
-    @inline(__always) func needsGradient(_ i: Int) -> Bool { node.inputs[i] != nil }
+    @inline(__always) func needsGradient(_ i: Int) -> Bool { node.inputs[i].node != nil }
+
+    /// Input `i` of the op, connected to its own graph.
+    @inline(__always) func input(_ i: Int) -> Tensor { node.inputs[i] }
 
     /// The op's output, as a tensor connected to this node (so that a backward recorded
     /// with `createGraph` differentiates through it). Only for ops that saved it.
@@ -108,7 +121,7 @@ extension Tensor {
     func recorded(_ op: String, _ inputs: [Tensor], savingOutput: Bool = false,
                   backward: @escaping Node.Backward) -> Tensor {
         guard GradMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return self }
-        let node = Node(op: op, inputs: inputs.map(\.node), shape: shape, dtype: dtype,
+        let node = Node(op: op, inputs: inputs, shape: shape, dtype: dtype,
                         savedOutput: savingOutput ? storage : nil, backward: backward)
         if AnomalyMode.isEnabled { AnomalyMode.check(self, op: op, inputs: inputs) }
         return Tensor(storage: storage, shape: shape, node: node)

@@ -24,14 +24,15 @@ extension Tensor {
     /// Elementwise product, broadcasting.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         zipElements(a, b, MulKernel.self, op: "mul").recorded("mul", [a, b]) { g, c in
-            [c.needsGradient(0) ? g * b : nil, c.needsGradient(1) ? g * a : nil]
+            [c.needsGradient(0) ? g * c.input(1) : nil, c.needsGradient(1) ? g * c.input(0) : nil]
         }
     }
 
     /// Elementwise quotient, broadcasting.
     public static func / (a: Tensor, b: Tensor) -> Tensor {
         zipElements(a, b, DivKernel.self, op: "div").recorded("div", [a, b]) { g, c in
-            [c.needsGradient(0) ? g / b : nil, c.needsGradient(1) ? -g * a / (b * b) : nil]
+            let a = c.input(0), b = c.input(1)
+            return [c.needsGradient(0) ? g / b : nil, c.needsGradient(1) ? -g * a / (b * b) : nil]
         }
     }
 
@@ -91,8 +92,8 @@ extension Tensor {
     /// Every element squared.
     public func square() -> Tensor {
         let x = self
-        return Tensor.zipElements(x, x, MulKernel.self, op: "square").recorded("square", [x]) { g, _ in
-            [g * x * 2]
+        return Tensor.zipElements(x, x, MulKernel.self, op: "square").recorded("square", [x]) { g, c in
+            [g * c.input(0) * 2]
         }
     }
 }

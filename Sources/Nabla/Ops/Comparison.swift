@@ -72,7 +72,7 @@ extension Tensor {
         let shape = broadcastShape(broadcastShape(mask.shape, a.shape, op: "where"), b.shape, op: "where")
         let m = mask.detached().cast(to: a.dtype).broadcast(to: shape)
         let av = a.detached().broadcast(to: shape), bv = b.detached().broadcast(to: shape)
-        let out = TensorStorage(count: shape.elementCount, dtype: a.dtype)
+        let out = TensorStorage.make(count: shape.elementCount, dtype: a.dtype)
         func select<T: TensorScalar>(_: T.Type) {
             let pm = m.storage.pointer(as: T.self), pa = av.storage.pointer(as: T.self)
             let pb = bv.storage.pointer(as: T.self), po = out.pointer(as: T.self)

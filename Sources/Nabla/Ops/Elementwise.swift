@@ -20,7 +20,7 @@ enum FirstKernel: BinaryKernel { @inline(__always) static func apply<T: TensorSc
 extension Tensor {
     /// Applies `K` to every element (no graph).
     func mapElements<K: UnaryKernel>(_: K.Type) -> Tensor {
-        let out = TensorStorage(count: count, dtype: dtype)
+        let out = TensorStorage.make(count: count, dtype: dtype)
         let n = count
         switch dtype {
         case .float32:
@@ -43,7 +43,7 @@ extension Tensor {
             opFailure(op, "dtypes \(a.dtype) and \(b.dtype) differ; convert one with cast(to:)")
         }
         let shape = a.shape == b.shape ? a.shape : broadcastShape(a.shape, b.shape, op: op)
-        let out = TensorStorage(count: shape.elementCount, dtype: a.dtype)
+        let out = TensorStorage.make(count: shape.elementCount, dtype: a.dtype)
         switch a.dtype {
         case .float32: zipLoop(K.self, a, b, shape, out.pointer(as: Float.self))
         case .float64: zipLoop(K.self, a, b, shape, out.pointer(as: Double.self))
@@ -68,6 +68,21 @@ extension Tensor {
         if a.count == 1 && b.shape == shape {
             let v = pa[0]
             Threading.forChunks(n) { s, e in for i in s..<e { y[i] = K.apply(v, pb[i]) } }
+            return
+        }
+        // Row broadcasting, [m, n] with [n] (a bias): the smaller operand's shape is the
+        // tail of the output's, so it repeats every `inner` elements.
+        if a.shape == shape || b.shape == shape || a.shape == b.shape,
+           let inner = tailRepeat(a.shape == shape ? b.shape : a.shape, of: shape) {
+            let aFull = a.shape == shape, bFull = b.shape == shape
+            let rows = inner == 0 ? 0 : n / inner
+            Threading.forChunks(rows, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(inner, 1))) { s, e in
+                for r in s..<e {
+                    let o = r * inner
+                    let xa = aFull ? pa + o : pa, xb = bFull ? pb + o : pb
+                    for j in 0..<inner { y[o + j] = K.apply(xa[j], xb[j]) }
+                }
+            }
             return
         }
         // General case: walk the output with each input's strides (0 along broadcast
@@ -109,6 +124,16 @@ extension Tensor {
                 }
             }
         }
+    }
+
+    /// When `small` (leading 1s aside) equals the trailing dimensions of `shape`, the number
+    /// of elements after which it repeats; nil otherwise.
+    static func tailRepeat(_ small: [Int], of shape: [Int]) -> Int? {
+        var k = 0
+        while k < small.count && small[k] == 1 && small.count - k > 0 { k += 1 }
+        let tail = small[k...]
+        guard tail.count <= shape.count, tail.elementsEqual(shape[(shape.count - tail.count)...]) else { return nil }
+        return tail.reduce(1, *)
     }
 
     /// The output dimensions and each input's element strides for a broadcast, with

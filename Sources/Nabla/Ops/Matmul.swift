@@ -41,7 +41,7 @@ extension Tensor {
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
         let batch = batchA == batchB ? batchA : broadcastShape(batchA, batchB, op: "matmul")
         let outShape = batch + [m, n]
-        let out = TensorStorage(count: outShape.elementCount, dtype: a.dtype)
+        let out = TensorStorage.make(count: outShape.elementCount, dtype: a.dtype)
         let batches = batch.elementCount
         if batches > 0 && m * n > 0 {
             // A plain matrix on the right and no transpose on the left: the batch folds into

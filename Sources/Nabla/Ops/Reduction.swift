@@ -22,6 +22,7 @@ extension Tensor {
     /// Normalized, sorted, de-duplicated axes; nil or empty means all axes.
     func reductionAxes(_ axes: [Int]?, op: String) -> [Int] {
         guard let axes, !axes.isEmpty else { return Array(0..<rank) }
+        if axes.count == 1 { return [normalizedAxis(axes[0], op: op)] }
         return Array(Set(axes.map { normalizedAxis($0, op: op) })).sorted()
     }
 
@@ -40,13 +41,14 @@ extension Tensor {
             if let last = runs.last, last.1 == a - 1 { runs[runs.count - 1].1 = a } else { runs.append((a, a)) }
         }
         for (first, last) in runs.reversed() {
-            let outer = current.shape[..<first].reduce(1, *)
-            let r = current.shape[first...last].reduce(1, *)
-            let inner = current.shape[(last + 1)...].reduce(1, *)
+            var outer = 1, r = 1, inner = 1
+            for (d, size) in current.shape.enumerated() {
+                if d < first { outer *= size } else if d <= last { r *= size } else { inner *= size }
+            }
             if r == 0 && K.self != SumReduce.self {
                 opFailure(op, "cannot reduce over an empty dimension of shape \(describe(shape))")
             }
-            let out = TensorStorage(count: outer * inner, dtype: dtype)
+            let out = TensorStorage.make(count: outer * inner, dtype: dtype)
             switch dtype {
             case .float32: Tensor.reduceLoop(K.self, current.storage.pointer(as: Float.self), out.pointer(as: Float.self), outer, r, inner)
             case .float64: Tensor.reduceLoop(K.self, current.storage.pointer(as: Double.self), out.pointer(as: Double.self), outer, r, inner)
@@ -101,10 +103,12 @@ extension Tensor {
     /// The sum over `axes` (all axes when nil).
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let ax = reductionAxes(axes, op: "sum")
-        let kept = reducedShape(ax, keepDims: true)
-        let inputShape = shape
-        return reduceRaw(ax, SumReduce.self, op: "sum").reshaped(reducedShape(ax, keepDims: keepDims))
-            .detached().recorded("sum", [self]) { g, _ in [g.reshaped(kept).broadcast(to: inputShape)] }
+        let keptShape = reducedShape(ax, keepDims: true)
+        let outShape = keepDims ? keptShape : reducedShape(ax, keepDims: false)
+        let total = Tensor(storage: reduceRaw(ax, SumReduce.self, op: "sum").storage, shape: outShape)
+        return total.recorded("sum", [self]) { g, c in
+            [g.reshaped(keptShape).broadcast(to: c.input(0).shape)]
+        }
     }
 
     /// The sum over one axis.
@@ -182,7 +186,7 @@ extension Tensor {
         let a = normalizedAxis(axis, op: op)
         let outer = shape[..<a].reduce(1, *), r = shape[a], inner = shape[(a + 1)...].reduce(1, *)
         guard r > 0 else { opFailure(op, "axis \(axis) of shape \(describe(shape)) is empty") }
-        let out = TensorStorage(count: outer * inner, dtype: dtype)
+        let out = TensorStorage.make(count: outer * inner, dtype: dtype)
         func run<T: TensorScalar>(_: T.Type) {
             let x = storage.pointer(as: T.self), y = out.pointer(as: T.self)
             for o in 0..<outer {

@@ -78,10 +78,17 @@ extension Tensor {
         guard target == newShape else {
             opFailure("broadcast(to:)", "shape \(describe(shape)) cannot be broadcast to \(describe(newShape))")
         }
-        let out = TensorStorage(count: newShape.elementCount, dtype: dtype)
-        switch dtype {
-        case .float32: Tensor.zipLoop(FirstKernel.self, self, self, newShape, out.pointer(as: Float.self))
-        case .float64: Tensor.zipLoop(FirstKernel.self, self, self, newShape, out.pointer(as: Double.self))
+        let out = TensorStorage.make(count: newShape.elementCount, dtype: dtype)
+        if count == 1 {
+            switch dtype {
+            case .float32: out.pointer(as: Float.self).initialize(repeating: storage.pointer(as: Float.self)[0], count: out.count)
+            case .float64: out.pointer(as: Double.self).initialize(repeating: storage.pointer(as: Double.self)[0], count: out.count)
+            }
+        } else {
+            switch dtype {
+            case .float32: Tensor.zipLoop(FirstKernel.self, self, self, newShape, out.pointer(as: Float.self))
+            case .float64: Tensor.zipLoop(FirstKernel.self, self, self, newShape, out.pointer(as: Double.self))
+            }
         }
         let inputShape = shape
         return Tensor(storage: out, shape: newShape).recorded("broadcast", [self]) { g, _ in [g.sumToShape(inputShape)] }
@@ -116,7 +123,7 @@ extension Tensor {
         let perm = order.map { normalizedAxis($0, op: "permute") }
         if perm == Array(0..<rank) { return self }
         let outShape = perm.map { shape[$0] }
-        let out = TensorStorage(count: count, dtype: dtype)
+        let out = TensorStorage.make(count: count, dtype: dtype)
         switch dtype {
         case .float32: permuteCopy(storage.pointer(as: Float.self), out.pointer(as: Float.self), perm, outShape)
         case .float64: permuteCopy(storage.pointer(as: Double.self), out.pointer(as: Double.self), perm, outShape)

@@ -58,8 +58,7 @@ extension Tensor {
 
     /// Natural logarithm elementwise.
     public func log() -> Tensor {
-        let x = self
-        return mapElements(LogKernel.self).recorded("log", [x]) { g, _ in [g / x] }
+        mapElements(LogKernel.self).recorded("log", [self]) { g, c in [g / c.input(0)] }
     }
 
     /// Square root elementwise.
@@ -69,8 +68,7 @@ extension Tensor {
 
     /// Absolute value elementwise (gradient 0 at 0, as PyTorch).
     public func abs() -> Tensor {
-        let x = self
-        return mapElements(AbsKernel.self).recorded("abs", [x]) { g, _ in [g * x.sign()] }
+        mapElements(AbsKernel.self).recorded("abs", [self]) { g, c in [g * c.input(0).sign()] }
     }
 
     /// −1, 0 or 1 by the sign of each element (no gradient).
@@ -79,24 +77,21 @@ extension Tensor {
     /// The logistic function 1 / (1 + e^−x), computed without overflow for any x.
     public func sigmoid() -> Tensor {
         mapElements(SigmoidKernel.self).recorded("sigmoid", [self], savingOutput: true) { g, c in
-            let y = c.output
-            return [g * y * (1 - y)]
+            [Tensor.sigmoidBackward(g, c.output)]
         }
     }
 
     /// Hyperbolic tangent elementwise.
     public func tanh() -> Tensor {
         mapElements(TanhKernel.self).recorded("tanh", [self], savingOutput: true) { g, c in
-            let y = c.output
-            return [g * (1 - y * y)]
+            [Tensor.tanhBackward(g, c.output)]
         }
     }
 
     /// max(x, 0) elementwise (gradient 0 at 0, as PyTorch).
     public func relu() -> Tensor {
-        let x = self
-        return mapElements(ReluKernel.self).recorded("relu", [x]) { g, _ in
-            [g * x.mapElements(PositiveMaskKernel.self)]
+        mapElements(ReluKernel.self).recorded("relu", [self]) { g, c in
+            [Tensor.reluBackward(g, c.input(0))]
         }
     }
 
@@ -162,5 +157,46 @@ extension Tensor {
             inside = inside * Tensor.zipElements(x.detached(), u, LessEqualKernel.self, op: "clamp")
         }
         return out.recorded("clamp", [x]) { g, _ in [g * inside] }
+    }
+}
+
+// Fused backward ops: one pass over memory instead of three or four temporaries. Each is
+// itself differentiable (its backward written with tensor ops) so second derivatives work.
+
+enum SigmoidBackwardKernel: BinaryKernel {
+    @inline(__always) static func apply<T: TensorScalar>(_ g: T, _ y: T) -> T { g * y * (1 - y) }
+}
+enum TanhBackwardKernel: BinaryKernel {
+    @inline(__always) static func apply<T: TensorScalar>(_ g: T, _ y: T) -> T { g * (1 - y * y) }
+}
+enum ReluBackwardKernel: BinaryKernel {
+    @inline(__always) static func apply<T: TensorScalar>(_ g: T, _ x: T) -> T { x > 0 ? g : 0 }
+}
+
+extension Tensor {
+    /// g·y·(1 − y): the sigmoid's vector–Jacobian product given its output y.
+    static func sigmoidBackward(_ g: Tensor, _ y: Tensor) -> Tensor {
+        zipElements(g, y, SigmoidBackwardKernel.self, op: "sigmoidBackward")
+            .recorded("sigmoidBackward", [g, y]) { gg, c in
+                let g = c.input(0), y = c.input(1)
+                return [c.needsGradient(0) ? sigmoidBackward(gg, y) : nil,
+                        c.needsGradient(1) ? gg * g * (1 - 2 * y) : nil]
+            }
+    }
+
+    /// g·(1 − y²): tanh's vector–Jacobian product given its output y.
+    static func tanhBackward(_ g: Tensor, _ y: Tensor) -> Tensor {
+        zipElements(g, y, TanhBackwardKernel.self, op: "tanhBackward")
+            .recorded("tanhBackward", [g, y]) { gg, c in
+                let g = c.input(0), y = c.input(1)
+                return [c.needsGradient(0) ? tanhBackward(gg, y) : nil,
+                        c.needsGradient(1) ? gg * g * y * -2 : nil]
+            }
+    }
+
+    /// g where x > 0, else 0: relu's vector–Jacobian product (linear in g; x is a constant).
+    static func reluBackward(_ g: Tensor, _ x: Tensor) -> Tensor {
+        zipElements(g, x, ReluBackwardKernel.self, op: "reluBackward")
+            .recorded("reluBackward", [g]) { gg, c in [reluBackward(gg, x)] }
     }
 }

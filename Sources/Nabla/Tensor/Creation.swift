@@ -34,7 +34,7 @@ extension Tensor {
         guard shape.elementCount == scalars.count else {
             opFailure("Tensor(shape:scalars:)", "shape \(describe(shape)) holds \(shape.elementCount) elements but \(scalars.count) were given")
         }
-        let s = TensorStorage(count: scalars.count, dtype: T.dtype)
+        let s = TensorStorage.make(count: scalars.count, dtype: T.dtype)
         scalars.withUnsafeBufferPointer { src in
             s.pointer(as: T.self).update(from: src.baseAddress!, count: src.count)
         }
@@ -93,7 +93,7 @@ extension Tensor {
     public static func full(_ shape: [Int], value: Double, dtype: DType = .float32) -> Tensor {
         validate(shape: shape, op: "full")
         let n = shape.elementCount
-        let s = TensorStorage(count: n, dtype: dtype)
+        let s = TensorStorage.make(count: n, dtype: dtype)
         switch dtype {
         case .float32: s.pointer(as: Float.self).initialize(repeating: Float(value), count: n)
         case .float64: s.pointer(as: Double.self).initialize(repeating: value, count: n)
@@ -267,7 +267,7 @@ extension Tensor {
     /// The same values converted to `dtype` (differentiable: the gradient is converted back).
     public func cast(to dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
-        let out = TensorStorage(count: count, dtype: dtype)
+        let out = TensorStorage.make(count: count, dtype: dtype)
         switch (self.dtype, dtype) {
         case (.float32, .float64):
             let s = storage.pointer(as: Float.self), d = out.pointer(as: Double.self)

@@ -2,40 +2,54 @@
 import Glibc
 #endif
 
-/// The contiguous, 64-byte aligned buffer behind one or more tensors.
-///
-/// Tensors share a storage when one is a reshape of another or a copy of the same value;
-/// a mutation through `Tensor` copies the storage first unless it is uniquely referenced
-/// (copy-on-write), so tensors keep value semantics.
-
-final class TensorStorage: @unchecked Sendable {
+/// What a storage records about its elements.
+struct StorageHeader {
     /// Number of elements.
     let count: Int
     /// Element type.
     let dtype: DType
-    /// Start of the buffer (at least one byte is always allocated).
-    let base: UnsafeMutableRawPointer
+    /// Bytes from the start of the tail allocation to the first element (for 64-byte alignment).
+    var offset: Int
+}
 
+/// The contiguous, 64-byte aligned buffer behind one or more tensors.
+///
+/// The object and its elements are one allocation (a tail-allocated `ManagedBuffer`): small
+/// tensors are created at the rate of the Nielsen mini-batches, so one `malloc` per tensor
+/// instead of two matters. Tensors share a storage when one is a reshape of another or a copy
+/// of the same value; a mutation through `Tensor` copies the storage first unless it is
+/// uniquely referenced (copy-on-write), so tensors keep value semantics.
+final class TensorStorage: ManagedBuffer<StorageHeader, UInt8>, @unchecked Sendable {
     /// Uninitialized storage for `count` elements of `dtype`.
-    init(count: Int, dtype: DType) {
-        self.count = count
-        self.dtype = dtype
-        let bytes = max(count * dtype.byteCount, 1)
-        let rounded = (bytes + 63) & ~63
-        guard let p = aligned_alloc(64, rounded) else {
-            fatalError("Nabla: out of memory allocating \(count) \(dtype) elements (\(bytes) bytes)")
+    static func make(count: Int, dtype: DType) -> TensorStorage {
+        let bytes = count * dtype.byteCount + 64
+        let buffer = TensorStorage.create(minimumCapacity: bytes) { _ in
+            StorageHeader(count: count, dtype: dtype, offset: 0)
         }
-        base = p
+        let storage = unsafeDowncast(buffer, to: TensorStorage.self)
+        let start = storage.withUnsafeMutablePointerToElements { UInt(bitPattern: $0) }
+        storage.header.offset = Int(((start + 63) & ~63) - start)
+        return storage
     }
 
     /// Storage filled with zeros.
     static func zeros(count: Int, dtype: DType) -> TensorStorage {
-        let s = TensorStorage(count: count, dtype: dtype)
+        let s = make(count: count, dtype: dtype)
         memset(s.base, 0, count * dtype.byteCount)
         return s
     }
 
-    deinit { free(base) }
+    /// Number of elements.
+    var count: Int { header.count }
+    /// Element type.
+    var dtype: DType { header.dtype }
+
+    /// Start of the elements. Stable for the object's lifetime (tail storage never moves).
+    var base: UnsafeMutableRawPointer {
+        @inline(__always) get {
+            withUnsafeMutablePointerToElements { UnsafeMutableRawPointer($0) + header.offset }
+        }
+    }
 
     /// The buffer as typed elements; `T` must match `dtype`.
     @inline(__always)
@@ -44,9 +58,9 @@ final class TensorStorage: @unchecked Sendable {
         return base.assumingMemoryBound(to: T.self)
     }
 
-    /// A new storage holding the same bytes.
+    /// A new storage holding the same values.
     func copy() -> TensorStorage {
-        let s = TensorStorage(count: count, dtype: dtype)
+        let s = TensorStorage.make(count: count, dtype: dtype)
         memcpy(s.base, base, count * dtype.byteCount)
         return s
     }
