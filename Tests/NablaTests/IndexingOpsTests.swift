@@ -38,6 +38,10 @@ private let cube = Tensor.arange(0, 24).reshaped(2, 3, 4)
         expectClose(cube[0, 1...2], [4, 5, 6, 7, 8, 9, 10, 11], shape: [2, 4])
         expectClose(cube[1, ..<1, ...1], [12, 13], shape: [1, 2])
         expectClose(cube[0, 2, -3...(-1)], [9, 10, 11], shape: [3])
+        // `...` is NumPy's ellipsis, in first or second place.
+        expectClose(cube[..., 0], [0, 4, 8, 12, 16, 20], shape: [2, 3])
+        expectClose(cube[1, ..., 0..<2], [12, 13, 16, 17, 20, 21], shape: [3, 2])
+        expectClose(cube[0, ...], cube[0])
         #expect(cube[.newAxis, 0].shape == [1, 3, 4])
         #expect(cube[.ellipsis, .newAxis].shape == [2, 3, 4, 1])
         expectClose(cube[1, 2, 3].reshaped([1]), [23])
@@ -267,31 +271,50 @@ private let cube = Tensor.arange(0, 24).reshaped(2, 3, 4)
 
     // MARK: bad input stops with a message
 
+    /// The standard error of an exit test, to check that the message names the op and values.
+    private func message(_ result: ExitTest.Result?) -> String {
+        String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    }
+
     @Test func sliceOnAMissingAxisFails() async {
-        await #expect(processExitsWith: .failure) { _ = Tensor.zeros([2, 3]).slice(axis: 5, start: 0, end: 1) }
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.zeros([2, 3]).slice(axis: 5, start: 0, end: 1)
+        }
+        #expect(message(r).contains("slice: axis 5 is out of range for a tensor of rank 2"))
     }
 
     @Test func sliceWithZeroStepFails() async {
-        await #expect(processExitsWith: .failure) { _ = Tensor.zeros([2, 3]).slice(axis: 0, step: 0) }
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.zeros([2, 3]).slice(axis: 0, step: 0)
+        }
+        #expect(message(r).contains("slice: step must be > 0, got 0"))
     }
 
     @Test func gatherWithOutOfRangeIndexFails() async {
-        await #expect(processExitsWith: .failure) {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor.zeros([2, 3]).gathered(indices: Tensor([[0, 3]] as [[Float]]), axis: 1)
         }
+        #expect(message(r).contains("gather: index 3 at position [0, 1] of indices is out of range for axis 1 of size 3"))
     }
 
     @Test func concatWithMismatchedShapesFails() async {
-        await #expect(processExitsWith: .failure) {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor.concat([Tensor.zeros([2, 3]), Tensor.zeros([3, 3])], axis: 1)
         }
+        #expect(message(r).contains("concat: tensor 1 has shape [3, 3], tensor 0 has [2, 3]"))
     }
 
     @Test func oneHotWithOutOfRangeLabelFails() async {
-        await #expect(processExitsWith: .failure) { _ = Tensor.oneHot([0, 3], classes: 3) }
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.oneHot([0, 3], classes: 3)
+        }
+        #expect(message(r).contains("oneHot: label 3 at position 1 is out of range for 3 classes"))
     }
 
     @Test func subscriptIndexOutOfRangeFails() async {
-        await #expect(processExitsWith: .failure) { _ = Tensor.zeros([2, 3])[0, -4] }
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.zeros([2, 3])[0, -4]
+        }
+        #expect(message(r).contains("subscript: index -4 is out of range for axis 1 of size 3"))
     }
 }

@@ -15,14 +15,24 @@ extension Tensor {
             opFailure("dropout", "mask \(describe(mask.shape)) does not broadcast to the input \(describe(shape))")
         }
         let constantMask = mask.detached().cast(to: dtype)
-        if let bad = constantMask.scalars(as: Double.self).first(where: { $0 != 0 && $0 != 1 }) {
-            opFailure("dropout", "mask must hold only 0 and 1, found \(bad)")
-        }
+        Tensor.checkBinaryMask(constantMask)
         let scaled = withoutGradients { constantMask * (1 / keepProbability) }
         let out = Tensor.zipElements(self, scaled, MulKernel.self, op: "dropout")
         return out.recorded("dropout", [self]) { g, _ in
             [g.dropout(mask: constantMask, keepProbability: keepProbability)]
         }
+    }
+
+    /// Stops unless every element of `mask` is 0 or 1: any other value would silently
+    /// rescale the kept activations.
+    private static func checkBinaryMask(_ mask: Tensor) {
+        func firstBad<T: TensorScalar>(_: T.Type) -> Double? {
+            let m = mask.storage.pointer(as: T.self)
+            for i in 0..<mask.count where m[i] != 0 && m[i] != 1 { return m[i].doubleValue }
+            return nil
+        }
+        let bad = mask.dtype == .float32 ? firstBad(Float.self) : firstBad(Double.self)
+        if let bad { opFailure("dropout", "mask must hold only 0 and 1, found \(bad)") }
     }
 
     /// A Bernoulli mask: each element is 1 with probability `keepProbability` (in [0, 1])

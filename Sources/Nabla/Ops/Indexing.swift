@@ -145,6 +145,18 @@ extension Tensor {
     /// ```
     public subscript(_ items: any SliceRangeConvertible...) -> Tensor { self[items.map(\.sliceRange)] }
 
+    /// Selection starting with `...`, which (as in NumPy) stands for every axis the other
+    /// items do not name: `x[..., 0]` picks position 0 of the last axis.
+    public subscript(_: UnboundedRange, _ rest: any SliceRangeConvertible...) -> Tensor {
+        self[[.ellipsis] + rest.map(\.sliceRange)]
+    }
+
+    /// Selection with `...` in second place: `x[0, ..., 1]`.
+    public subscript(_ first: any SliceRangeConvertible, _: UnboundedRange,
+                     _ rest: any SliceRangeConvertible...) -> Tensor {
+        self[[first.sliceRange, .ellipsis] + rest.map(\.sliceRange)]
+    }
+
     /// Selection from a list of slice items (see the variadic subscript).
     public subscript(_ items: [SliceRange]) -> Tensor {
         let ellipses = items.filter { $0.kind == .ellipsis }.count
