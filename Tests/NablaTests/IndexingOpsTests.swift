@@ -23,6 +23,10 @@ private let cube = Tensor.arange(0, 24).reshaped(2, 3, 4)
         #expect(cube.slice(axis: 0, start: 5, end: 10).shape == [0, 3, 4])
         expectClose(cube.slice(axis: 1, start: -10, end: 100), cube)
         #expect(cube.slice(axis: 0, start: 1, end: 0).shape == [0, 3, 4])
+        // The adjoint puts elements back at their strided places among zeros.
+        expectClose(Tensor([1, 2] as [Float]).sliceBackward(into: [5], starts: [1], steps: [2]), [0, 1, 0, 2, 0])
+        expectClose(odd.sliceBackward(into: [2, 3, 4], starts: [0, 0, 1], steps: [1, 1, 2]),
+                    cube * Tensor([0, 1, 0, 1] as [Float]))
         // A step longer than the axis keeps only the first position.
         expectClose(cube.slice(axis: 2, step: 7), [0, 4, 8, 12, 16, 20], shape: [2, 3, 1])
     }

@@ -90,7 +90,7 @@ extension Tensor {
         }
         if widths.allSatisfy({ $0.before == 0 && $0.after == 0 }) { return self }
         let outShape = (0..<rank).map { shape[$0] + widths[$0].before + widths[$0].after }
-        return sliceBackward(into: outShape, starts: widths.map(\.before), steps: [Int](repeating: 1, count: rank),
-                             fill: value, op: "pad")
+        return placed(into: outShape, starts: widths.map(\.before), steps: [Int](repeating: 1, count: rank),
+                      fill: value, op: "pad")
     }
 }
