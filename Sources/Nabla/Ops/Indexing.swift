@@ -75,7 +75,7 @@ extension Tensor {
         let a = normalizedAxis(axis, op: "gather")
         checkIndexShape(indices.shape, against: shape, axis: a, op: "gather", what: "input")
         let idx = Tensor.integerIndices(indices, size: shape[a], op: "gather", axis: a, shape: shape)
-        let out = TensorStorage(count: indices.count, dtype: dtype)
+        let out = TensorStorage.make(count: indices.count, dtype: dtype)
         func run<T: TensorScalar>(_: T.Type) {
             let x = storage.pointer(as: T.self), y = out.pointer(as: T.self)
             idx.withUnsafeBufferPointer { ip in
@@ -149,7 +149,7 @@ extension Tensor {
         var outShape = shape
         outShape[a] = indices.count
         let k = indices.count
-        let out = TensorStorage(count: outShape.elementCount, dtype: dtype)
+        let out = TensorStorage.make(count: outShape.elementCount, dtype: dtype)
         func run<T: TensorScalar>(_: T.Type) {
             let x = storage.pointer(as: T.self), y = out.pointer(as: T.self)
             for o in 0..<outer {

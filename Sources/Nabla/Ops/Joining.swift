@@ -21,7 +21,7 @@ extension Tensor {
         if tensors.count == 1 { return first }
         var outShape = first.shape
         outShape[a] = tensors.reduce(0) { $0 + $1.shape[a] }
-        let out = TensorStorage(count: outShape.elementCount, dtype: first.dtype)
+        let out = TensorStorage.make(count: outShape.elementCount, dtype: first.dtype)
         let zeros = [Int](repeating: 0, count: first.rank), ones = [Int](repeating: 1, count: first.rank)
         var offsets: [Int] = []
         var offset = 0

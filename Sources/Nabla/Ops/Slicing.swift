@@ -67,7 +67,7 @@ extension Tensor {
     /// once. Arguments are trusted (callers validate). Records `slice`.
     func stridedSlice(starts: [Int], steps: [Int], shape outShape: [Int]) -> Tensor {
         if outShape == shape && starts.allSatisfy({ $0 == 0 }) && steps.allSatisfy({ $0 == 1 }) { return self }
-        let out = TensorStorage(count: outShape.elementCount, dtype: dtype)
+        let out = TensorStorage.make(count: outShape.elementCount, dtype: dtype)
         Tensor.copyRegion(from: self, starts: starts, steps: steps, into: out, shape: outShape,
                           starts: [Int](repeating: 0, count: rank), steps: [Int](repeating: 1, count: rank),
                           region: outShape)
