@@ -112,7 +112,7 @@ public struct IDXFile: Equatable, Sendable {
             throw DataError(path: path, reason: "truncated: header says \(what) of data (\(header.dataLength)), file has \(dataLength)")
         }
         if dataLength > header.dataLength || hasMoreData {
-            let has = hasMoreData ? "more" : "\(dataLength)"
+            let has = hasMoreData ? "at least \(dataLength)" : "\(dataLength)"
             throw DataError(path: path, reason: "trailing data: header says \(what) of data (\(header.dataLength)), file has \(has)")
         }
         self.dataType = header.dataType
