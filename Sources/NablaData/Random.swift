@@ -32,6 +32,9 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
         s = (sm.next(), sm.next(), sm.next(), sm.next())
     }
 
+    /// Creates a generator from its raw state (for checking against reference vectors).
+    init(state: (UInt64, UInt64, UInt64, UInt64)) { s = state }
+
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = rotateLeft(s.1 &* 5, 7) &* 9
