@@ -10,13 +10,6 @@ func isGzip(_ bytes: [UInt8]) -> Bool {
     bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
 }
 
-/// The most a deflate stream can expand (1032:1), with room for headers; bounds any
-/// preallocation made on the word of a file's own size fields.
-private func plausibleInflatedSize(_ compressedCount: Int) -> Int {
-    compressedCount.multipliedReportingOverflow(by: 1032).overflow
-        ? Int.max : compressedCount * 1032 + 1024
-}
-
 /// Decompresses the gzip data `input` (one or more concatenated members).
 ///
 /// Before every step `limit` is called with the bytes produced so far and returns the most
@@ -26,6 +19,14 @@ private func plausibleInflatedSize(_ compressedCount: Int) -> Int {
 ///   `limit` throws.
 func gunzip(_ input: [UInt8], path: String,
             limit: (UnsafeBufferPointer<UInt8>) throws -> Int) throws -> (bytes: [UInt8], stoppedAtLimit: Bool) {
+    try gunzip(input, path: path, limit: limit) { bytes, stopped in (Array(bytes), stopped) }
+}
+
+/// Like `gunzip(_:path:limit:)`, but hands the decompressed bytes (valid only during the
+/// call) and whether it stopped at the limit to `finish`, saving a copy.
+func gunzip<Result>(_ input: [UInt8], path: String,
+                    limit: (UnsafeBufferPointer<UInt8>) throws -> Int,
+                    finish: (UnsafeBufferPointer<UInt8>, Bool) throws -> Result) throws -> Result {
     var stream = z_stream()
     var status = inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
     guard status == Z_OK else {
@@ -34,12 +35,13 @@ func gunzip(_ input: [UInt8], path: String,
     defer { inflateEnd(&stream) }
 
     // The gzip trailer's ISIZE is the uncompressed length mod 2^32: a good first capacity
-    // for honest files, and bounded by the deflate ratio for dishonest ones.
+    // for honest files. A dishonest one gets at most 64× the compressed size up front;
+    // beyond that the buffer only doubles as real output arrives.
     var hint = 1 << 16
     if input.count >= 18 {
         let n = input.count
         let isize = Int(input[n - 4]) | Int(input[n - 3]) << 8 | Int(input[n - 2]) << 16 | Int(input[n - 1]) << 24
-        hint = max(hint, min(isize, plausibleInflatedSize(input.count)))
+        hint = max(hint, min(isize, input.count * 64 + (1 << 16)))
     }
 
     // A malloc'd buffer grown with realloc: appending to an Array element by element is far
@@ -103,11 +105,7 @@ func gunzip(_ input: [UInt8], path: String,
             }
         }
     }
-    let out = [UInt8](unsafeUninitializedCapacity: produced) { dst, initialized in
-        if produced > 0 { memcpy(dst.baseAddress!, buffer!, produced) }
-        initialized = produced
-    }
-    return (out, stoppedAtLimit)
+    return try finish(UnsafeBufferPointer(start: buffer, count: produced), stoppedAtLimit)
 }
 
 /// Compresses `input` into a single gzip member at the given zlib level (0–9, or -1 for

@@ -92,18 +92,22 @@ public struct IDXFile: Equatable, Sendable {
     /// - Throws: `DataError` if the bytes are not a valid IDX file.
     public init(fileBytes: [UInt8], path: String = "<memory>") throws {
         guard !fileBytes.isEmpty else { throw DataError(path: path, reason: "empty file") }
-        let bytes: [UInt8]
-        var hasMoreData = false
         if isGzip(fileBytes) {
             // Stop inflating one byte past what the header promises: enough to detect
             // trailing data, never more memory than the header justifies.
-            (bytes, hasMoreData) = try gunzip(fileBytes, path: path) { produced in
+            self = try gunzip(fileBytes, path: path, limit: { produced in
                 try Self.wantedLength(header: produced, path: path)
-            }
+            }, finish: { bytes, hasMoreData in
+                try Self.parse(bytes, hasMoreData: hasMoreData, path: path)
+            })
         } else {
-            bytes = fileBytes
+            self = try fileBytes.withUnsafeBufferPointer { try Self.parse($0, hasMoreData: false, path: path) }
         }
-        let header = try Self.parseHeader(bytes, path: path, complete: true)
+    }
+
+    /// Validates a whole (decompressed) IDX file and copies out its data.
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, hasMoreData: Bool, path: String) throws -> IDXFile {
+        let header = try parseHeader(bytes, path: path, complete: true)
         let dataLength = bytes.count - header.headerLength
         let shape = formatShape(header.dimensions)
         let width = header.dataType.byteWidth
@@ -115,9 +119,14 @@ public struct IDXFile: Equatable, Sendable {
             let has = hasMoreData ? "at least \(dataLength)" : "\(dataLength)"
             throw DataError(path: path, reason: "trailing data: header says \(what) of data (\(header.dataLength)), file has \(has)")
         }
-        self.dataType = header.dataType
-        self.dimensions = header.dimensions
-        self.data = Array(bytes[header.headerLength...])
+        return IDXFile(validated: header.dataType, dimensions: header.dimensions,
+                       data: Array(UnsafeBufferPointer(rebasing: bytes[header.headerLength...])))
+    }
+
+    private init(validated dataType: DataType, dimensions: [Int], data: [UInt8]) {
+        self.dataType = dataType
+        self.dimensions = dimensions
+        self.data = data
     }
 
     // MARK: Header
@@ -146,17 +155,17 @@ public struct IDXFile: Equatable, Sendable {
         if produced.count < 4 { return 4 }
         let rank = Int(produced[3])
         if produced.count < 4 + 4 * rank {
-            _ = try parseHeader(Array(produced), path: path, complete: false)   // fail early on a bad magic
+            _ = try parseHeader(produced, path: path, complete: false)   // fail early on a bad magic
             return 4 + 4 * rank
         }
-        let header = try parseHeader(Array(produced[0..<(4 + 4 * rank)]), path: path, complete: true)
+        let header = try parseHeader(UnsafeBufferPointer(rebasing: produced[0..<(4 + 4 * rank)]), path: path, complete: true)
         let (total, overflow) = header.headerLength.addingReportingOverflow(header.dataLength)
         return overflow || total == Int.max ? Int.max : total + 1
     }
 
     /// Parses the magic number and dimensions. With `complete: false`, a short buffer only
     /// gets its magic checked.
-    static func parseHeader(_ bytes: [UInt8], path: String, complete: Bool) throws -> Header {
+    static func parseHeader(_ bytes: UnsafeBufferPointer<UInt8>, path: String, complete: Bool) throws -> Header {
         guard bytes.count >= 4 else {
             throw DataError(path: path, reason: "truncated header: \(bytes.count) bytes, need at least 4 for the magic number")
         }
