@@ -20,3 +20,17 @@ extension Batch {
         Tensor(shape: [count, classes], scalars: oneHotLabels(classes: classes))
     }
 }
+
+extension ImageDataset {
+    /// All images as one float32 tensor, `[N, H·W]` (`.flat`) or `[N, 1, H, W]`
+    /// (`.channelsFirst`): handy for evaluating a whole validation or test set at once.
+    public func imagesTensor(layout: ImageLayout = .flat) -> Tensor {
+        let shape = layout == .flat ? [count, imageSize] : [count, 1, height, width]
+        return Tensor(shape: shape, scalars: images)
+    }
+
+    /// All labels as a float32 tensor of shape `[N]` holding class indices.
+    public var labelsTensor: Tensor {
+        Tensor(shape: [count], scalars: labels.map { Float($0) })
+    }
+}

@@ -13,7 +13,8 @@ public struct MNIST: Sendable {
         /// All 60,000 for training; validation is empty. The test set is the 10,000 test images.
         case standard
         /// Michael Nielsen's split: the first 50,000 for training, the last 10,000 for
-        /// validation; the test set is the 10,000 test images.
+        /// validation (all of them, if there are no more than 10,000); the test set is the
+        /// 10,000 test images.
         case nielsen
     }
 

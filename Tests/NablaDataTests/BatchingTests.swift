@@ -136,4 +136,12 @@ private func exampleIndices(_ batch: Batch) -> [Int] {
         #expect(oneHot.shape == [2, 4])
         #expect(oneHot.scalars == [0, 0, 0, 1, 0, 1, 0, 0])
     }
+
+    @Test func wholeDatasetsBecomeTensors() {
+        let data = ImageDataset(images: (0..<12).map(Float.init), labels: [3, 1], height: 2, width: 3)
+        #expect(data.imagesTensor().shape == [2, 6])
+        #expect(data.imagesTensor(layout: .channelsFirst).shape == [2, 1, 2, 3])
+        #expect(data.imagesTensor().scalars == data.images)
+        #expect(data.labelsTensor.scalars == [3, 1])
+    }
 }
