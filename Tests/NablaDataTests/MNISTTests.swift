@@ -53,8 +53,8 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
         #expect(trainLow == 0 && trainHigh == 1)
         let (testLow, testHigh) = minMax(mnist.test.images)
         #expect(testLow == 0 && testHigh == 1)
-        // The first training image (a 5): its top row is blank, and pixel (5, 12) is 18/255... in the known data
-        // the first non-zero value in row-major order is 3/255 at index 152.
+        // The first training image (a 5): its top row is blank, and its first ink in
+        // row-major order is the byte 3 at index 152 (row 5, column 12).
         let first = Array(mnist.training.image(at: 0))
         #expect(first[0..<28].allSatisfy { $0 == 0 })
         let firstInk = try #require(first.firstIndex { $0 != 0 })
