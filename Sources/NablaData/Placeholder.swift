@@ -1,2 +1,0 @@
-// Placeholder until the NablaData issue lands.
-enum _NablaDataPlaceholder {}
