@@ -1,3 +1,4 @@
+import Nabla
 import Foundation
 
 // Data augmentation by translation. A shift moves the picture and fills the uncovered

@@ -1,3 +1,4 @@
+import Nabla
 import Foundation
 
 /// How a batch lays out its images.
@@ -116,7 +117,7 @@ extension ImageDataset {
     /// The batches of one epoch in an order fixed by `seed` (xoshiro256** and Fisher–Yates).
     /// Vary the seed per epoch, e.g. `seed: base &+ UInt64(epoch)`, for a new order each epoch.
     public func batches(size: Int, seed: UInt64, dropLast: Bool = false, layout: ImageLayout = .flat) -> Batches {
-        var generator = Xoshiro256StarStar(seed: seed)
+        var generator = RandomGenerator(seed: seed)
         return batches(size: size, shuffledBy: &generator, dropLast: dropLast, layout: layout)
     }
 

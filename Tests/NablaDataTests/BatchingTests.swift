@@ -19,18 +19,13 @@ private func exampleIndices(_ batch: Batch) -> [Int] {
 }
 
 @Suite struct RandomTests {
-    @Test func splitMix64MatchesTheReferenceSequence() {
-        var g = SplitMix64(seed: 1234567)
-        #expect([g.next(), g.next(), g.next()] == [6457827717110365317, 3203168211198807973, 9817491932198370423])
-    }
-
     @Test func xoshiroMatchesTheReferenceSequence() {
-        var g = Xoshiro256StarStar(state: (1, 2, 3, 4))
+        var g = RandomGenerator(state: [1, 2, 3, 4])
         #expect([g.next(), g.next(), g.next(), g.next()] == [11520, 0, 1509978240, 1215971899390074240])
     }
 
     @Test func permutationsArePinnedPerSeed() {
-        var g = Xoshiro256StarStar(seed: 42)
+        var g = RandomGenerator(seed: 42)
         let order = randomPermutation(count: 10, using: &g)
         #expect(order.sorted() == Array(0..<10))
         // Pinned so that a change of algorithm (which would change every user's shuffles) is noticed.
@@ -38,7 +33,7 @@ private func exampleIndices(_ batch: Batch) -> [Int] {
     }
 
     @Test func uniformIndexStaysInRange() {
-        var g = SplitMix64(seed: 7)
+        var g = RandomGenerator(seed: 7)
         var seen = Set<Int>()
         for _ in 0..<1000 {
             let v = g.uniformIndex(below: 7)
@@ -64,11 +59,11 @@ private func exampleIndices(_ batch: Batch) -> [Int] {
 
     @Test func aSharedGeneratorGivesANewOrderEachEpoch() {
         let data = numberedDataset(50)
-        var g1 = Xoshiro256StarStar(seed: 9)
+        var g1 = RandomGenerator(seed: 9)
         let epoch1 = data.batches(size: 8, shuffledBy: &g1).order
         let epoch2 = data.batches(size: 8, shuffledBy: &g1).order
         #expect(epoch1 != epoch2)
-        var g2 = Xoshiro256StarStar(seed: 9)
+        var g2 = RandomGenerator(seed: 9)
         #expect(data.batches(size: 8, shuffledBy: &g2).order == epoch1)
         #expect(data.batches(size: 8, shuffledBy: &g2).order == epoch2)
     }

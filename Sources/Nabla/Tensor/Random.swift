@@ -20,6 +20,13 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable {
         s = (splitMix(), splitMix(), splitMix(), splitMix())
     }
 
+    /// A generator started from a raw state (four words, not all zero), e.g. to check it
+    /// against the reference vectors of xoshiro256**.
+    public init(state: [UInt64]) {
+        self.init(seed: 0)
+        self.state = state
+    }
+
     /// The four 64-bit words of state.
     public var state: [UInt64] {
         get { [s.0, s.1, s.2, s.3] }
@@ -99,4 +106,33 @@ public enum GlobalRandom {
         get { generator.withLock { $0.state } }
         set { generator.withLock { $0.state = newValue } }
     }
+}
+
+extension RandomNumberGenerator {
+    /// A uniform integer in `0..<bound`, by Lemire's multiply-and-reject method; defined
+    /// exactly, unlike `Int.random(in:using:)`, whose algorithm may change.
+    public mutating func uniformIndex(below bound: Int) -> Int {
+        precondition(bound > 0, "uniformIndex(below:) needs a positive bound, got \(bound)")
+        let n = UInt64(bound)
+        var m = next().multipliedFullWidth(by: n)
+        if m.low < n {
+            let threshold = (0 &- n) % n
+            while m.low < threshold { m = next().multipliedFullWidth(by: n) }
+        }
+        return Int(m.high)
+    }
+}
+
+/// A uniformly random permutation of `0..<count` by the Fisher–Yates shuffle, fully
+/// determined by the generator's state.
+public func randomPermutation<G: RandomNumberGenerator>(count: Int, using generator: inout G) -> [Int] {
+    var order = Array(0..<count)
+    if count < 2 { return order }
+    order.withUnsafeMutableBufferPointer { p in
+        for i in stride(from: count - 1, to: 0, by: -1) {
+            let j = generator.uniformIndex(below: i + 1)
+            p.swapAt(i, j)
+        }
+    }
+    return order
 }
