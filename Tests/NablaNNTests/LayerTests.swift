@@ -305,3 +305,47 @@ struct ActivationTests {
         for layer in layers { expectModuleGradientsCorrect(layer, input: input) }
     }
 }
+
+/// Expects the standard error of a child process that stopped (an exit test) to contain `message`.
+private func expectMessage(_ result: ExitTest.Result?, _ message: String,
+                           sourceLocation: SourceLocation = #_sourceLocation) {
+    let stderr = result.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? "(did not stop)"
+    #expect(stderr.contains(message), "stderr: \(stderr)", sourceLocation: sourceLocation)
+}
+
+@Suite("Layer messages")
+struct LayerMessageTests {
+    @Test func layersDescribeThemselves() {
+        let model = Sequential([Conv2D(1, 4, kernelSize: 3, seed: 1), ReLU(), MaxPool2D(kernelSize: 2), Flatten(),
+                                Dense(16, 10, seed: 2), Dropout(probability: 0.5, seed: 3)])
+        #expect(model.description == """
+            Sequential(
+              (0) Conv2D(1 → 4, kernel 3×3)
+              (1) ReLU()
+              (2) MaxPool2D(2×2)
+              (3) Flatten(startAxis: 1, endAxis: -1)
+              (4) Dense(16 → 10)
+              (5) Dropout(probability: 0.5)
+            )
+            """)
+        #expect(BatchNorm(8).description == "BatchNorm(8)")
+        #expect(LayerNorm(normalizedShape: [2, 3]).description == "LayerNorm([2, 3])")
+        #expect(Embedding(100, 8, seed: 1).description == "Embedding(100, 8)")
+        #expect(Linear(2, 3, seed: 1).description == "Dense(2 → 3)")
+    }
+
+    @Test func wrongInputsNameTheLayerAndWhatItExpected() async {
+        expectMessage(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Conv2D(3, 8, kernelSize: 3, seed: 1)(Tensor.zeros([2, 1, 8, 8]))
+        }, "Conv2D(3 → 8, kernel 3×3): input [2, 1, 8, 8] is not [N, 3, H, W]")
+        expectMessage(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = BatchNorm(4)(Tensor.zeros([5, 3]))
+        }, "BatchNorm(4): input [5, 3] does not have 4 channels on axis 1")
+        expectMessage(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Embedding(10, 2, seed: 1)([3, 10])
+        }, "Embedding(10, 2): index 10 at position 1 is out of range 0..<10")
+        expectMessage(await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Dense(2, 3, seed: 1)(Tensor.zeros([1, 2], dtype: .float64))
+        }, "Dense(2 → 3): input is float64 but the parameters are float32")
+    }
+}

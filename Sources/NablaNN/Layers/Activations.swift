@@ -91,3 +91,45 @@ public final class Identity: Module {
     /// The input.
     public func callAsFunction(_ input: Tensor) -> Tensor { input }
 }
+
+/// Activation layers print as their PyTorch counterparts do, with their settings.
+extension ReLU: CustomStringConvertible {
+    /// `ReLU()`.
+    public var description: String { "ReLU()" }
+}
+extension Sigmoid: CustomStringConvertible {
+    /// `Sigmoid()`.
+    public var description: String { "Sigmoid()" }
+}
+extension Tanh: CustomStringConvertible {
+    /// `Tanh()`.
+    public var description: String { "Tanh()" }
+}
+extension LeakyReLU: CustomStringConvertible {
+    /// `LeakyReLU(negativeSlope: …)`.
+    public var description: String { "LeakyReLU(negativeSlope: \(negativeSlope))" }
+}
+extension ELU: CustomStringConvertible {
+    /// `ELU(alpha: …)`.
+    public var description: String { "ELU(alpha: \(alpha))" }
+}
+extension GELU: CustomStringConvertible {
+    /// `GELU()`.
+    public var description: String { "GELU()" }
+}
+extension Softplus: CustomStringConvertible {
+    /// `Softplus()`.
+    public var description: String { "Softplus()" }
+}
+extension Softmax: CustomStringConvertible {
+    /// `Softmax(axis: …)`.
+    public var description: String { "Softmax(axis: \(axis))" }
+}
+extension LogSoftmax: CustomStringConvertible {
+    /// `LogSoftmax(axis: …)`.
+    public var description: String { "LogSoftmax(axis: \(axis))" }
+}
+extension Identity: CustomStringConvertible {
+    /// `Identity()`.
+    public var description: String { "Identity()" }
+}

@@ -8,7 +8,7 @@ import Nabla
 /// ```swift
 /// let conv = Conv2D(1, 20, kernelSize: 5, seed: 1)   // [N, 1, 28, 28] → [N, 20, 24, 24]
 /// ```
-public final class Conv2D: Module {
+public final class Conv2D: Module, CustomStringConvertible {
     /// The filters, `[outChannels, inChannels, kernelHeight, kernelWidth]`.
     public let weight: Parameter
     /// One bias per output channel, or nil when built with `bias: false`.
@@ -31,12 +31,12 @@ public final class Conv2D: Module {
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), bias: Bool = true,
                 weightInitializer: Initializer = .pytorchDefault, biasInitializer: Initializer = .pytorchDefault,
                 dtype: DType = .float32, using generator: inout RandomGenerator) {
-        let label = "Conv2D(\(inChannels) → \(outChannels), kernel \(kernelSize.0)×\(kernelSize.1))"
+        let description = "Conv2D(\(inChannels) → \(outChannels), kernel \(kernelSize.0)×\(kernelSize.1))"
         guard inChannels > 0, outChannels > 0, kernelSize.0 > 0, kernelSize.1 > 0 else {
-            layerFailure(label, "channel counts and kernel size must be positive")
+            layerFailure(description, "channel counts and kernel size must be positive")
         }
         guard stride.0 > 0, stride.1 > 0, dilation.0 > 0, dilation.1 > 0, padding.0 >= 0, padding.1 >= 0 else {
-            layerFailure(label, "stride \(stride) and dilation \(dilation) must be positive, padding \(padding) non-negative")
+            layerFailure(description, "stride \(stride) and dilation \(dilation) must be positive, padding \(padding) non-negative")
         }
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -82,17 +82,18 @@ public final class Conv2D: Module {
                   using: &generator)
     }
 
-    var label: String { "Conv2D(\(inChannels) → \(outChannels), kernel \(kernelSize.0)×\(kernelSize.1))" }
+    /// How the layer names itself in printouts and error messages.
+    public var description: String { "Conv2D(\(inChannels) → \(outChannels), kernel \(kernelSize.0)×\(kernelSize.1))" }
 
     /// The convolution of an `[N, inChannels, H, W]` batch: `[N, outChannels, H′, W′]`.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         guard input.rank == 4, input.shape[1] == inChannels else {
-            layerFailure(label, "input \(describeShape(input.shape)) is not [N, \(inChannels), H, W]")
+            layerFailure(description, "input \(describeShape(input.shape)) is not [N, \(inChannels), H, W]")
         }
-        requireDType(input, weight.value.dtype, layer: label)
+        requireDType(input, weight.value.dtype, layer: description)
         let extentH = dilation.0 * (kernelSize.0 - 1) + 1, extentW = dilation.1 * (kernelSize.1 - 1) + 1
         guard input.shape[2] + 2 * padding.0 >= extentH, input.shape[3] + 2 * padding.1 >= extentW else {
-            layerFailure(label, "input \(describeShape(input.shape)) with padding \(padding) is smaller than the kernel's extent \(extentH)×\(extentW)")
+            layerFailure(description, "input \(describeShape(input.shape)) with padding \(padding) is smaller than the kernel's extent \(extentH)×\(extentW)")
         }
         return input.conv2d(weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation)
     }

@@ -10,7 +10,7 @@ import Nabla
 /// let layer = Dense(784, 30, seed: 1)
 /// let y = layer(x)            // x: [10, 784] → y: [10, 30]
 /// ```
-public final class Dense: Module {
+public final class Dense: Module, CustomStringConvertible {
     /// The weights, `[outputSize, inputSize]`.
     public let weight: Parameter
     /// The biases, `[outputSize]`, or nil for a layer built with `bias: false`.
@@ -46,19 +46,22 @@ public final class Dense: Module {
                   biasInitializer: biasInitializer, dtype: dtype, using: &g)
     }
 
-    /// How the layer names itself in error messages.
-    var label: String { "Dense(\(inputSize) → \(outputSize))" }
+    /// How the layer names itself in printouts and error messages.
+    public var description: String { "Dense(\(inputSize) → \(outputSize))" }
 
     /// x·Wᵀ + b over the last dimension of `input`.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         guard input.rank >= 1, input.shape[input.rank - 1] == inputSize else {
             let features = input.rank == 0 ? "no feature dimension" : "\(input.shape[input.rank - 1]) features"
-            layerFailure(label, "input \(describeShape(input.shape)) has \(features), expected \(inputSize)")
+            layerFailure(description, "input \(describeShape(input.shape)) has \(features), expected \(inputSize)")
         }
-        requireDType(input, weight.value.dtype, layer: label)
+        requireDType(input, weight.value.dtype, layer: description)
         if input.rank == 1 { return self(input.unsqueezed(axis: 0)).squeezed(axes: [0]) }
         let product = Tensor.matmul(input, weight.value, transposeA: false, transposeB: true)
         if let bias { return product + bias.value }
         return product
     }
 }
+
+/// PyTorch's name for `Dense`, for readers coming from `torch.nn.Linear`.
+public typealias Linear = Dense

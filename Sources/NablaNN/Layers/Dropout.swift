@@ -13,7 +13,7 @@ import Nabla
 /// drop.eval()
 /// let z = drop(x)        // z == x
 /// ```
-public final class Dropout: Module, TrainingModeSensitive {
+public final class Dropout: Module, TrainingModeSensitive, CustomStringConvertible {
     /// The probability of zeroing each element.
     public let probability: Double
     /// True while training (elements dropped), false at inference (identity).
@@ -29,6 +29,9 @@ public final class Dropout: Module, TrainingModeSensitive {
         self.probability = probability
         generator = layerGenerator(seed: seed)
     }
+
+    /// How the layer names itself in printouts and error messages.
+    public var description: String { "Dropout(probability: \(probability))" }
 
     /// The generator's state, to save in a checkpoint and restore to resume the same masks.
     public var generatorState: [UInt64] {

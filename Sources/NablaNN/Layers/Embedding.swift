@@ -8,7 +8,7 @@ import Nabla
 /// let v = embed([3, 14, 15])          // [3, 64]
 /// let w = embed(tokenIDs)             // a tensor of indices [B, T] → [B, T, 64]
 /// ```
-public final class Embedding: Module {
+public final class Embedding: Module, CustomStringConvertible {
     /// The table, `[count, dimension]`.
     public let weight: Parameter
     /// The number of rows (valid indices are 0..<count).
@@ -35,12 +35,13 @@ public final class Embedding: Module {
         self.init(count, dimension, weightInitializer: weightInitializer, dtype: dtype, using: &g)
     }
 
-    var label: String { "Embedding(\(count), \(dimension))" }
+    /// How the layer names itself in printouts and error messages.
+    public var description: String { "Embedding(\(count), \(dimension))" }
 
     /// The vectors of `indices`, `[indices.count, dimension]`.
     public func callAsFunction(_ indices: [Int]) -> Tensor {
         for (position, i) in indices.enumerated() where i < 0 || i >= count {
-            layerFailure(label, "index \(i) at position \(position) is out of range 0..<\(count)")
+            layerFailure(description, "index \(i) at position \(position) is out of range 0..<\(count)")
         }
         return weight.value.indexSelect(indices: indices, axis: 0)
     }
@@ -52,7 +53,7 @@ public final class Embedding: Module {
         indices.reserveCapacity(values.count)
         for (position, v) in values.enumerated() {
             guard v.rounded() == v, v.isFinite else {
-                layerFailure(label, "input value \(v) at flat position \(position) is not a whole-number index")
+                layerFailure(description, "input value \(v) at flat position \(position) is not a whole-number index")
             }
             indices.append(Int(v))
         }

@@ -16,7 +16,7 @@ import Nabla
 /// bn.eval()
 /// let z = bn(x)          // inference: running statistics
 /// ```
-public final class BatchNorm: Module, TrainingModeSensitive {
+public final class BatchNorm: Module, CustomStringConvertible, TrainingModeSensitive {
     /// Per-channel scale γ, `[featureCount]`, or nil when built with `affine: false`.
     public let weight: Parameter?
     /// Per-channel shift β, `[featureCount]`, or nil when built with `affine: false`.
@@ -53,14 +53,15 @@ public final class BatchNorm: Module, TrainingModeSensitive {
         runningVariance = Buffer(Tensor.ones([featureCount], dtype: dtype))
     }
 
-    var label: String { "BatchNorm(\(featureCount))" }
+    /// How the layer names itself in printouts and error messages.
+    public var description: String { "BatchNorm(\(featureCount))" }
 
     /// The normalized, scaled and shifted input.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         guard input.rank >= 2, input.shape[1] == featureCount else {
-            layerFailure(label, "input \(describeShape(input.shape)) does not have \(featureCount) channels on axis 1 (expected [N, \(featureCount)] or [N, \(featureCount), …])")
+            layerFailure(description, "input \(describeShape(input.shape)) does not have \(featureCount) channels on axis 1 (expected [N, \(featureCount)] or [N, \(featureCount), …])")
         }
-        requireDType(input, runningMean.value.dtype, layer: label)
+        requireDType(input, runningMean.value.dtype, layer: description)
         let axes = [0] + Array(2..<input.rank)
         var statShape = [Int](repeating: 1, count: input.rank)
         statShape[1] = featureCount
@@ -68,7 +69,7 @@ public final class BatchNorm: Module, TrainingModeSensitive {
         if isTraining {
             let n = input.count / featureCount
             guard n > 1 else {
-                layerFailure(label, "input \(describeShape(input.shape)) has one value per channel; training needs more than one (use a larger batch or eval())")
+                layerFailure(description, "input \(describeShape(input.shape)) has one value per channel; training needs more than one (use a larger batch or eval())")
             }
             let mean = input.mean(axes: axes, keepDims: true)
             let variance = input.variance(axes: axes, keepDims: true)
@@ -98,7 +99,7 @@ public final class BatchNorm: Module, TrainingModeSensitive {
 /// let ln = LayerNorm(64)            // normalizes over a last dimension of 64
 /// let y = ln(x)                     // x: [batch, tokens, 64]
 /// ```
-public final class LayerNorm: Module {
+public final class LayerNorm: Module, CustomStringConvertible {
     /// Elementwise scale, of `normalizedShape`, or nil without `elementwiseAffine`.
     public let weight: Parameter?
     /// Elementwise shift, of `normalizedShape`, or nil without `elementwiseAffine`.
@@ -130,20 +131,21 @@ public final class LayerNorm: Module {
         self.init(normalizedShape: [size], epsilon: epsilon, elementwiseAffine: elementwiseAffine, dtype: dtype)
     }
 
-    var label: String { "LayerNorm(\(describeShape(normalizedShape)))" }
+    /// How the layer names itself in printouts and error messages.
+    public var description: String { "LayerNorm(\(describeShape(normalizedShape)))" }
 
     /// The input normalized over its trailing `normalizedShape` dimensions.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         let k = normalizedShape.count
         guard input.rank >= k, Array(input.shape.suffix(k)) == normalizedShape else {
-            layerFailure(label, "input \(describeShape(input.shape)) does not end with \(describeShape(normalizedShape))")
+            layerFailure(description, "input \(describeShape(input.shape)) does not end with \(describeShape(normalizedShape))")
         }
         let axes = Array((input.rank - k)..<input.rank)
         let mean = input.mean(axes: axes, keepDims: true)
         let variance = input.variance(axes: axes, keepDims: true)
         let normalized = (input - mean) / (variance + epsilon).sqrt()
         guard let weight, let bias else { return normalized }
-        requireDType(input, weight.value.dtype, layer: label)
+        requireDType(input, weight.value.dtype, layer: description)
         return normalized * weight.value + bias.value
     }
 }

@@ -26,7 +26,7 @@ private func checkWindow(_ label: String, kernel: (Int, Int), stride: (Int, Int)
 /// ```swift
 /// let pool = MaxPool2D(kernelSize: 2)     // [N, C, 24, 24] → [N, C, 12, 12]
 /// ```
-public final class MaxPool2D: Module {
+public final class MaxPool2D: Module, CustomStringConvertible {
     /// Window (height, width).
     public let kernelSize: (Int, Int)
     /// Step between windows; the window size by default, so windows do not overlap.
@@ -39,7 +39,7 @@ public final class MaxPool2D: Module {
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
         self.padding = padding
-        checkWindow(label, kernel: kernelSize, stride: self.stride, padding: padding)
+        checkWindow(description, kernel: kernelSize, stride: self.stride, padding: padding)
     }
 
     /// Max pooling with square windows.
@@ -47,18 +47,19 @@ public final class MaxPool2D: Module {
         self.init(kernelSize: (kernelSize, kernelSize), stride: stride.map { ($0, $0) }, padding: (padding, padding))
     }
 
-    var label: String { "MaxPool2D(\(kernelSize.0)×\(kernelSize.1))" }
+    /// How the layer names itself in printouts and error messages.
+    public var description: String { "MaxPool2D(\(kernelSize.0)×\(kernelSize.1))" }
 
     /// The maximum of each window of an `[N, C, H, W]` batch.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        checkPooling(input, label: label, kernel: kernelSize, padding: padding)
+        checkPooling(input, label: description, kernel: kernelSize, padding: padding)
         return input.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding)
     }
 }
 
 /// Average pooling over NCHW windows (padding counts as zeros in the average, as PyTorch's
 /// default).
-public final class AvgPool2D: Module {
+public final class AvgPool2D: Module, CustomStringConvertible {
     /// Window (height, width).
     public let kernelSize: (Int, Int)
     /// Step between windows; the window size by default.
@@ -71,7 +72,7 @@ public final class AvgPool2D: Module {
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
         self.padding = padding
-        checkWindow(label, kernel: kernelSize, stride: self.stride, padding: padding)
+        checkWindow(description, kernel: kernelSize, stride: self.stride, padding: padding)
     }
 
     /// Average pooling with square windows.
@@ -79,11 +80,12 @@ public final class AvgPool2D: Module {
         self.init(kernelSize: (kernelSize, kernelSize), stride: stride.map { ($0, $0) }, padding: (padding, padding))
     }
 
-    var label: String { "AvgPool2D(\(kernelSize.0)×\(kernelSize.1))" }
+    /// How the layer names itself in printouts and error messages.
+    public var description: String { "AvgPool2D(\(kernelSize.0)×\(kernelSize.1))" }
 
     /// The mean of each window of an `[N, C, H, W]` batch.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        checkPooling(input, label: label, kernel: kernelSize, padding: padding)
+        checkPooling(input, label: description, kernel: kernelSize, padding: padding)
         return input.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding)
     }
 }

@@ -13,7 +13,7 @@ import Nabla
 ///     Dense(3, 1)
 /// }
 /// ```
-public final class Sequential: Module {
+public final class Sequential: Module, CustomStringConvertible {
     /// The modules, in the order they run.
     public var layers: [any Module]
 
@@ -31,6 +31,14 @@ public final class Sequential: Module {
 
     /// Adds a module at the end.
     public func append(_ module: any Module) { layers.append(module) }
+
+    /// The modules, one per line, indexed as in parameter names.
+    public var description: String {
+        let lines = layers.enumerated().map { i, layer in
+            "  (\(i)) " + String(describing: layer).split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n  ")
+        }
+        return (["Sequential("] + lines + [")"]).joined(separator: "\n")
+    }
 
     /// The input passed through every module in turn.
     public func callAsFunction(_ input: Tensor) -> Tensor {
