@@ -120,3 +120,23 @@ struct ModuleTests {
         expectModuleGradientsCorrect(ResidualBlock(3, hidden: 2, seed: 1), input: randn([2, 3], seed: 6))
     }
 }
+
+@Suite("Second derivatives")
+struct SecondOrderTests {
+    @Test func layersBuiltFromOpsSupportGradientsOfGradients() {
+        let model = Sequential([Dense(3, 2, seed: 1), LayerNorm(2), Tanh(), Dense(2, 1, seed: 2)])
+        model.cast(to: .float64)
+        let v = randn([2, 1], seed: 2)
+        // The input gradient of ⟨model(x), v⟩, built with createGraph, is itself checked
+        // against central differences. (Written out rather than with checkSecondOrderGradients,
+        // whose numeric pass runs the inner `gradients` call without recording: see report.)
+        let result = checkGradients(at: [randn([2, 3], seed: 1)]) { xs in
+            withGradients {
+                let x = xs[0].requiresGrad ? xs[0] : xs[0].requiringGrad()
+                return gradients(of: (model(x) * v).sum(), withRespectTo: [x], createGraph: true)[0]
+            }
+        }
+        #expect(result.passed, "\(result)")
+        #expect(result.comparedCount > 0)
+    }
+}

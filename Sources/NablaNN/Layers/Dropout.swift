@@ -43,9 +43,12 @@ public final class Dropout: Module, TrainingModeSensitive, CustomStringConvertib
     private func mask(like input: Tensor) -> Tensor {
         var mask = Tensor.zeros(input.shape, dtype: input.dtype)
         let keep = 1 - probability
+        // A local copy of the generator, written back once: no class access per element.
+        var g = generator
+        defer { generator = g }
         func fill<T: TensorScalar>(_: T.Type) {
             mask.withUnsafeMutableBufferPointer(as: T.self) { m in
-                for i in 0..<m.count { m[i] = generator.nextUniform() < keep ? 1 : 0 }
+                for i in 0..<m.count { m[i] = g.nextUniform() < keep ? 1 : 0 }
             }
         }
         switch input.dtype {

@@ -72,8 +72,9 @@ public final class BatchNorm: Module, CustomStringConvertible, TrainingModeSensi
                 layerFailure(description, "input \(describeShape(input.shape)) has one value per channel; training needs more than one (use a larger batch or eval())")
             }
             let mean = input.mean(axes: axes, keepDims: true)
-            let variance = input.variance(axes: axes, keepDims: true)
-            normalized = (input - mean) / (variance + epsilon).sqrt()
+            let centered = input - mean
+            let variance = centered.square().mean(axes: axes, keepDims: true)   // biased, as PyTorch normalizes
+            normalized = centered / (variance + epsilon).sqrt()
             withoutGradients {
                 let m = momentum
                 let batchMean = mean.detached().reshaped([featureCount])
@@ -141,9 +142,9 @@ public final class LayerNorm: Module, CustomStringConvertible {
             layerFailure(description, "input \(describeShape(input.shape)) does not end with \(describeShape(normalizedShape))")
         }
         let axes = Array((input.rank - k)..<input.rank)
-        let mean = input.mean(axes: axes, keepDims: true)
-        let variance = input.variance(axes: axes, keepDims: true)
-        let normalized = (input - mean) / (variance + epsilon).sqrt()
+        let centered = input - input.mean(axes: axes, keepDims: true)
+        let variance = centered.square().mean(axes: axes, keepDims: true)
+        let normalized = centered / (variance + epsilon).sqrt()
         guard let weight, let bias else { return normalized }
         requireDType(input, weight.value.dtype, layer: description)
         return normalized * weight.value + bias.value
