@@ -174,6 +174,20 @@ extension Module {
         }
     }
 
+    /// Converts every parameter and buffer to `dtype` in place (for example float64 to check a
+    /// model's gradients numerically). Parameters become new leaves, so accumulated
+    /// gradients are dropped; frozen parameters stay frozen. Build optimizers afterwards.
+    public func cast(to dtype: DType) {
+        for p in parameters() where p.value.dtype != dtype {
+            let frozen = p.isFrozen
+            p.value = p.value.detached().cast(to: dtype).requiringGrad()
+            p.value.requiresGrad = !frozen
+        }
+        for b in namedBuffers().map(\.buffer) where b.value.dtype != dtype {
+            b.value = b.value.detached().cast(to: dtype)
+        }
+    }
+
     /// Switches to inference: BatchNorm uses running statistics, Dropout passes values through.
     public func eval() { train(false) }
 
