@@ -136,29 +136,4 @@ extension Tensor {
         return windows.mean(axis: -1)
     }
 
-    // TEMPORARY: replaced when ops-conv/ops-index land
-    /// Inverted dropout with a given mask of zeros and ones: x · mask / keepProbability.
-    public func dropout(mask: Tensor, keepProbability: Double) -> Tensor {
-        guard mask.shape == shape, keepProbability > 0, keepProbability <= 1 else {
-            fatalError("dropout: mask \(mask.shape) for input \(shape) with keep probability \(keepProbability)")
-        }
-        return self * mask / keepProbability
-    }
-
-    // TEMPORARY: replaced when ops-conv/ops-index land
-    /// The slices at `indices` along `axis`, in that order (torch.index_select).
-    public func indexSelect(indices: [Int], axis: Int) -> Tensor {
-        let a = axis < 0 ? axis + rank : axis
-        guard a >= 0, a < rank else { fatalError("indexSelect: axis \(axis) out of range for shape \(shape)") }
-        let outer = shape[..<a].reduce(1, *), size = shape[a], inner = shape[(a + 1)...].reduce(1, *)
-        for i in indices where i < 0 || i >= size {
-            fatalError("indexSelect: index \(i) is out of range for axis \(a) of size \(size)")
-        }
-        var sources: [Int] = []
-        sources.reserveCapacity(outer * indices.count * inner)
-        for o in 0..<outer { for i in indices { for j in 0..<inner { sources.append((o * size + i) * inner + j) } } }
-        var outShape = shape
-        outShape[a] = indices.count
-        return shimGather(self, sources, shape: outShape)
-    }
 }
