@@ -26,10 +26,14 @@ let package = Package(
         .target(name: "NablaNN", dependencies: ["Nabla"], path: "Sources/NablaNN"),
         .target(name: "NablaData", dependencies: ["Nabla", "CZlib"], path: "Sources/NablaData"),
 
-        .executableTarget(name: "mnist", dependencies: ["Nabla", "NablaNN", "NablaData"],
+        // What the example programs share: models of the book and the benchmarks, the
+        // training loop and its reports. Not a product.
+        .target(name: "ExampleSupport", dependencies: ["Nabla", "NablaNN", "NablaData"],
+                path: "Examples/Support"),
+        .executableTarget(name: "mnist", dependencies: ["Nabla", "NablaNN", "NablaData", "ExampleSupport"],
                           path: "Examples/mnist"),
         .executableTarget(name: "gradcheck", dependencies: ["Nabla"], path: "Examples/gradcheck"),
-        .executableTarget(name: "nabla-bench", dependencies: ["Nabla", "NablaNN", "NablaData"],
+        .executableTarget(name: "nabla-bench", dependencies: ["Nabla", "NablaNN", "NablaData", "ExampleSupport"],
                           path: "Examples/nabla-bench"),
 
         .testTarget(name: "NablaTests", dependencies: ["Nabla", "CNablaKernels"]),

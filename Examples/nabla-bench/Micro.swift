@@ -1,0 +1,67 @@
+import ExampleSupport
+import Foundation
+import Nabla
+
+/// Best and median of `repeats` timings of `body` (each in seconds per call).
+func time(repeats: Int, calls: Int, _ body: () -> Void) -> (best: Double, median: Double) {
+    var samples: [Double] = []
+    for _ in 0..<repeats {
+        let t0 = monotonicSeconds()
+        for _ in 0..<calls { body() }
+        samples.append((monotonicSeconds() - t0) / Double(calls))
+    }
+    samples.sort()
+    return (samples[0], samples[samples.count / 2])
+}
+
+/// Float32 C = A·B for square n, 1 and 2 threads, as ../shared/bench/sgemm.py measures it:
+/// 2 warm-up calls, then repeats of at least 0.5 s; GFLOPS = 2n³/t.
+func benchSGEMM(json: Bool) {
+    let saved = Threading.threadCount
+    defer { Threading.threadCount = saved }
+    if !json { print("sgemm: float32 C = A·B, GFLOPS best (median)") }
+    for threads in [1, 2] {
+        Threading.threadCount = threads
+        for n in [128, 256, 512, 1024, 2048] {
+            let a = Tensor.randomNormal([n, n], seed: 1), b = Tensor.randomNormal([n, n], seed: 2)
+            _ = a.matmul(b); _ = a.matmul(b)
+            let flops = 2 * Double(n) * Double(n) * Double(n)
+            let t0 = monotonicSeconds()
+            _ = a.matmul(b)
+            let once = max(monotonicSeconds() - t0, 1e-6)
+            let calls = max(3, Int(0.5 / once))
+            let (best, median) = time(repeats: 3, calls: calls) { _ = a.matmul(b) }
+            let gBest = flops / best / 1e9, gMedian = flops / median / 1e9
+            if json {
+                print(jsonLine(["workload": "sgemm", "n": n, "threads": threads,
+                                "gflops": (gBest * 10).rounded() / 10, "gflops_median": (gMedian * 10).rounded() / 10]))
+            } else {
+                print(String(format: "  n=%5d  threads=%d  %7.1f (%.1f)", n, threads, gBest, gMedian))
+            }
+        }
+    }
+}
+
+/// µs per iteration of y = (x*w + b).sigmoid().sum(); y.backward() on 10×30 float32, the chain
+/// of ../shared/bench/small_op_overhead.py (median of 7 repeats of 20,000 iterations).
+func benchOverhead(json: Bool) {
+    let x = Tensor.randomNormal([10, 30], seed: 1)
+    let w = Tensor.randomNormal([10, 30], seed: 2).requiringGrad()
+    let b = Tensor.randomNormal([30], seed: 3).requiringGrad()
+    func step() {
+        w.zeroGrad()
+        b.zeroGrad()
+        (x * w + b).sigmoid().sum().backward()
+    }
+    for _ in 0..<1000 { step() }
+    let (best, median) = time(repeats: 7, calls: 20_000, step)
+    let forward = time(repeats: 7, calls: 20_000) { _ = withoutGradients { (x * w + b).sigmoid().sum() } }
+    if json {
+        print(jsonLine(["workload": "overhead", "us_per_iteration": (median * 1e7).rounded() / 10,
+                        "us_per_iteration_best": (best * 1e7).rounded() / 10,
+                        "us_forward_no_grad": (forward.median * 1e7).rounded() / 10]))
+    } else {
+        print(String(format: "overhead: (x*w + b).sigmoid().sum() + backward, 10×30: %.2f µs per iteration (best %.2f); forward without graph %.2f µs",
+                     median * 1e6, best * 1e6, forward.median * 1e6))
+    }
+}
