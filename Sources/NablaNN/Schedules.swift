@@ -111,16 +111,16 @@ public struct CosineAnnealing: LearningRateSchedule {
 /// Ramps the rate up linearly for `steps` epochs, then follows `schedule` (shifted so that its
 /// t = 0 is the first epoch after the warm-up). During warm-up the rate at t is
 /// `schedule.learningRate(at: 0) · (startFactor + (1 − startFactor)·t / steps)`.
-public struct LinearWarmup<Base: LearningRateSchedule>: LearningRateSchedule {
+public struct LinearWarmup: LearningRateSchedule {
     /// The number of warm-up epochs (or steps).
     public let steps: Int
     /// The fraction of the base rate used at t = 0.
     public let startFactor: Double
     /// The schedule that follows the warm-up.
-    public let schedule: Base
+    public let schedule: any LearningRateSchedule
 
     /// Warm-up before `schedule`, e.g. `LinearWarmup(steps: 5, then: CosineAnnealing(…))`.
-    public init(steps: Int, startFactor: Double = 0, then schedule: Base) {
+    public init(steps: Int, startFactor: Double = 0, then schedule: any LearningRateSchedule) {
         guard steps >= 0 else { optimizerFailure("LinearWarmup", "steps must be ≥ 0, got \(steps)") }
         guard (0...1).contains(startFactor) else {
             optimizerFailure("LinearWarmup", "startFactor must be in [0, 1], got \(startFactor)")

@@ -312,3 +312,28 @@ private func expectMatchesReference(_ name: String, sourceLocation: SourceLocati
         #expect(a.grad!.scalars(as: Double.self) == [-1, 0.5, 1, -0.25])
     }
 }
+
+@Suite("Optimizer argument checks") struct OptimizerFailureTests {
+    // Programming errors stop the process (as PyTorch raises); exit tests run them in a child.
+    @Test func emptyParameterListStops() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = SGD(parameters: [], learningRate: 0.1)
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("SGD: no parameters to optimize ("), "\(message)")
+        await #expect(processExitsWith: .failure) { _ = Adam(parameters: []) }
+    }
+
+    @Test func nesterovWithoutMomentumStops() async {
+        await #expect(processExitsWith: .failure) {
+            _ = SGD(parameters: [Parameter(Tensor([Float(1)]))], learningRate: 0.1, nesterov: true)
+        }
+    }
+
+    @Test func sameParameterTwiceStops() async {
+        await #expect(processExitsWith: .failure) {
+            let p = Parameter(Tensor([Float(1)]))
+            _ = SGD(groups: [ParameterGroup(parameters: [p]), ParameterGroup(parameters: [p])], learningRate: 0.1)
+        }
+    }
+}
