@@ -71,9 +71,9 @@ public final class AdaGrad: Optimizer {
         }
     }
 
-    private func update<T: TensorScalar>(_ i: Int, _ grad: Tensor, _: T.Type) {
+    private func update<T: TensorScalar & SIMDScalar>(_ i: Int, _ grad: Tensor, _: T.Type) {
         let p = entries[i].parameter
-        let wd = T(entries[i].weightDecay), decays = entries[i].weightDecay != 0, eps = T(epsilon)
+        let wd = T(entries[i].weightDecay), eps = T(epsilon)
         entries[i].state.step += 1
         let t = Double(entries[i].state.step)
         let lr = T(learningRate * entries[i].learningRateScale / (1 + (t - 1) * learningRateDecay))
@@ -84,10 +84,11 @@ public final class AdaGrad: Optimizer {
         p.value.withUnsafeMutableBufferPointer(as: T.self) { w in
         sum.withUnsafeMutableBufferPointer(as: T.self) { s in
             for j in 0..<w.count {
-                let gj = decays ? g[j] + wd * w[j] : g[j]
+                let gj = g[j] + wd * w[j]     // with no decay, g + 0·p equals g for finite p
                 s[j] += gj * gj
-                w[j] -= lr * (gj / (s[j].squareRoot() + eps))
             }
+            subtractScaledQuotient(w, scale: lr, numerator: g.baseAddress!, decay: wd,
+                                   s.baseAddress!, divisor: 1, epsilon: eps)
         }}}
         entries[i].state.sum = sum
     }

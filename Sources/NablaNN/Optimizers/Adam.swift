@@ -148,7 +148,7 @@ struct AdamCore {
         }
     }
 
-    private mutating func update<T: TensorScalar>(_ i: Int, _ grad: Tensor, _: T.Type) {
+    private mutating func update<T: TensorScalar & SIMDScalar>(_ i: Int, _ grad: Tensor, _: T.Type) {
         let p = entries[i].parameter
         let lr = learningRate * entries[i].learningRateScale
         let wdValue = entries[i].weightDecay
@@ -160,7 +160,8 @@ struct AdamCore {
         let t = Double(s.step)
         let stepSize = T(lr / (1 - Double.pow(beta1, t)))
         let correction2Sqrt = T((1 - Double.pow(beta2, t)).squareRoot())
-        let l2 = (!decoupled && wdValue != 0) ? T(wdValue) : 0
+        // With no L2 term, g + 0·p equals g for every finite p.
+        let l2 = decoupled ? 0 : T(wdValue)
         let shrink = T(1 - lr * wdValue), shrinks = decoupled && wdValue != 0
         let oneMinusB1 = T(1 - beta1), b2 = T(beta2), oneMinusB2 = T(1 - beta2), eps = T(epsilon)
         let amsgrad = self.amsgrad
@@ -173,21 +174,20 @@ struct AdamCore {
         m.withUnsafeMutableBufferPointer(as: T.self) { m in
         v.withUnsafeMutableBufferPointer(as: T.self) { v in
         vMax.withUnsafeMutableBufferPointer(as: T.self) { vMax in
+            // Branches are hoisted out of the loops so that they vectorize.
+            if shrinks {
+                for j in 0..<w.count { w[j] *= shrink }
+            }
             for j in 0..<w.count {
-                if shrinks { w[j] *= shrink }
                 let gj = g[j] + l2 * w[j]
                 m[j] += oneMinusB1 * (gj - m[j])
                 v[j] = b2 * v[j] + oneMinusB2 * (gj * gj)
-                let second: T
-                if amsgrad {
-                    vMax[j] = max(vMax[j], v[j])
-                    second = vMax[j]
-                } else {
-                    second = v[j]
-                }
-                let denominator = second.squareRoot() / correction2Sqrt + eps
-                w[j] -= stepSize * (m[j] / denominator)
             }
+            if amsgrad {
+                for j in 0..<w.count { vMax[j] = max(vMax[j], v[j]) }
+            }
+            subtractScaledQuotient(w, scale: stepSize, numerator: m.baseAddress!, decay: 0,
+                                   (amsgrad ? vMax : v).baseAddress!, divisor: correction2Sqrt, epsilon: eps)
         }}}}}
         s.expAvg = m
         s.expAvgSq = v

@@ -74,7 +74,7 @@ public final class RMSProp: Optimizer {
         }
     }
 
-    private func update<T: TensorScalar>(_ i: Int, _ grad: Tensor, _: T.Type) {
+    private func update<T: TensorScalar & SIMDScalar>(_ i: Int, _ grad: Tensor, _: T.Type) {
         let p = entries[i].parameter
         let lr = T(learningRate * entries[i].learningRateScale), wd = T(entries[i].weightDecay)
         let decays = entries[i].weightDecay != 0
@@ -94,6 +94,16 @@ public final class RMSProp: Optimizer {
         v.withUnsafeMutableBufferPointer(as: T.self) { v in
         b.withUnsafeMutableBufferPointer(as: T.self) { b in
         m.withUnsafeMutableBufferPointer(as: T.self) { m in
+            guard centered || useMomentum else {
+                // The common case, with the square root and division in the vector kernel.
+                for j in 0..<w.count {
+                    let gj = g[j] + wd * w[j]     // with no decay, g + 0·p equals g for finite p
+                    v[j] = a * v[j] + oneMinusA * (gj * gj)
+                }
+                subtractScaledQuotient(w, scale: lr, numerator: g.baseAddress!, decay: wd,
+                                       UnsafePointer(v.baseAddress!), divisor: 1, epsilon: eps)
+                return
+            }
             for j in 0..<w.count {
                 let gj = decays ? g[j] + wd * w[j] : g[j]
                 v[j] = a * v[j] + oneMinusA * (gj * gj)

@@ -90,10 +90,17 @@ public final class SGD: Optimizer {
         grad.withUnsafeBufferPointer(as: T.self) { g in
             p.value.withUnsafeMutableBufferPointer(as: T.self) { w in
                 buffer.withUnsafeMutableBufferPointer(as: T.self) { b in
-                    for j in 0..<w.count {
-                        let d = decays ? g[j] + wd * w[j] : g[j]
-                        b[j] = first ? d : mu * b[j] + keep * d
-                        w[j] -= lr * (nesterov ? d + mu * b[j] : b[j])
+                    // One loop per case, so that no branch stays inside a loop (they vectorize).
+                    // With no decay, g + 0·p equals g for every finite p.
+                    if first {
+                        for j in 0..<w.count { b[j] = g[j] + wd * w[j] }
+                    } else {
+                        for j in 0..<w.count { b[j] = mu * b[j] + keep * (g[j] + wd * w[j]) }
+                    }
+                    if nesterov {
+                        for j in 0..<w.count { w[j] -= lr * ((g[j] + wd * w[j]) + mu * b[j]) }
+                    } else {
+                        for j in 0..<w.count { w[j] -= lr * b[j] }
                     }
                 }
             }
