@@ -8,6 +8,11 @@ import Nabla
 ///
 /// Parameters that are frozen, or that received no gradient since the last `zeroGrad()`, are
 /// skipped: their values and their optimizer state stay as they are (as in PyTorch).
+///
+/// Updates write into each parameter's buffer in place (one fused loop per parameter, no
+/// temporary tensors), keeping the leaf and its gradient slot. A copy of `parameter.value`
+/// taken earlier (or saved by a graph still alive) keeps its old values: the write copies
+/// the buffer first if it is shared.
 public protocol Optimizer: AnyObject {
     /// The base learning rate η. Schedules set it between steps; a parameter group's
     /// `learningRateScale` multiplies it.
