@@ -230,6 +230,22 @@ private func expectMatchesReference(_ name: String, sourceLocation: SourceLocati
         #expect(abs(a.value.scalars[0] - 0.4) < 1e-6 && abs(b.value.scalars[0] - 0.7) < 1e-6)
     }
 
+    @Test func adamWGroupWithoutDecayMatchesAdam() {
+        // A group's weightDecay overrides the optimizer's: AdamW with decay 0 is Adam.
+        let a = Parameter(Tensor([Float(0.5), -1])), b = Parameter(Tensor([Float(0.5), -1]))
+        let c = Parameter(Tensor([Float(0.5), -1]))
+        let adamW = AdamW(groups: [ParameterGroup(parameters: [a], weightDecay: 0),
+                                   ParameterGroup(parameters: [c])], learningRate: 0.1, weightDecay: 0.5)
+        let adam = Adam(parameters: [b], learningRate: 0.1)
+        for _ in 0..<3 {
+            adamW.zeroGrad(); adam.zeroGrad()
+            ((a.value * a.value).sum() + (b.value * b.value).sum() + (c.value * c.value).sum()).backward()
+            adamW.step(); adam.step()
+        }
+        #expect(optBits(a.value) == optBits(b.value))
+        #expect(optBits(c.value) != optBits(b.value), "the other group is decayed")
+    }
+
     @Test func gradientsAccumulateWithoutZeroGrad() {
         let p = Parameter(Tensor([Float(0)]))
         let sgd = SGD(parameters: [p], learningRate: 1)
