@@ -37,7 +37,7 @@ let package = Package(
                           path: "Examples/nabla-bench"),
 
         .testTarget(name: "NablaTests", dependencies: ["Nabla", "CNablaKernels"]),
-        .testTarget(name: "NablaNNTests", dependencies: ["Nabla", "NablaNN"]),
+        .testTarget(name: "NablaNNTests", dependencies: ["Nabla", "NablaNN"], exclude: ["Fixtures"]),
         .testTarget(name: "NablaDataTests", dependencies: ["Nabla", "NablaData"]),
     ]
 )

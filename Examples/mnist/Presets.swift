@@ -37,7 +37,7 @@ struct Preset {
     }
 }
 
-let presets: [Preset] = [
+nonisolated(unsafe) let presets: [Preset] = [
     Preset(name: "quick", summary: "default: BatchNorm conv net, Adam, 3 epochs (about a minute)",
            bookAccuracy: nil, epochs: 3, batchSize: 64, learningRate: 1e-3, lambda: 0,
            lambdaForm: .perExample, cost: .softmaxCrossEntropy, layout: .channelsFirst, expanded: false,

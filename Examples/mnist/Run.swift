@@ -96,7 +96,7 @@ func runTraining(_ o: Options) {
         } else {
             print(epochLine(record, of: epochs))
         }
-        fflush(stdout)
+        fflush(nil)
         if let path = o.save {
             var metadata = [Key.preset: preset.name, Key.epoch: String(epoch), Key.seed: String(o.seed),
                             Key.shuffler: trainer.shuffler.state.map(String.init).joined(separator: ","),

@@ -30,7 +30,7 @@ default:
 func loadData(_ options: Options, split: MNIST.Split) -> MNIST {
     let directory = options.dataDirectory ?? bundledDataDirectory()
     do {
-        return try MNIST(directory: URL(fileURLWithPath: directory), split: split, trainingLimit: options.trainLimit)
+        return try MNIST(directory: directory, split: split, trainingLimit: options.trainLimit)
     } catch {
         printError("mnist: \(error)")
         exit(1)

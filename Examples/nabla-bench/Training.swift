@@ -17,7 +17,7 @@ struct TrainingWorkload {
     let optimizer: (Network, Int) -> any Optimizer
 }
 
-let trainingWorkloads: [TrainingWorkload] = [
+nonisolated(unsafe) let trainingWorkloads: [TrainingWorkload] = [
     TrainingWorkload(name: "nielsen_mlp", reference: "nielsen_mlp_torch.py / nielsen_mlp_numpy.py",
                      batchSize: 10, cost: .quadratic, layout: .flat,
                      build: { nielsenNetwork([784, 30, 10], weights: .standardNormal, sigmoidOutput: true, using: &$0) },
@@ -49,7 +49,7 @@ func benchTraining(_ name: String, options: Options) {
     let directory = options.data ?? bundledMNIST()
     let mnist: MNIST
     do {
-        mnist = try MNIST(directory: URL(fileURLWithPath: directory), split: .standard)
+        mnist = try MNIST(directory: directory, split: .standard)
     } catch {
         printError("nabla-bench: \(error)")
         exit(1)
@@ -72,7 +72,7 @@ func benchTraining(_ name: String, options: Options) {
             print(String(format: "%@ epoch %d: %.2f s, test accuracy %.2f%%, RSS %.0f MB (peak %.0f MB)",
                          name, epoch, stats.seconds, 100 * accuracy, rss.last!, ProcessStats.peakResidentMB))
         }
-        fflush(stdout)
+        fflush(nil)
     }
     if !options.json && options.epochs > 1 {
         print(String(format: "%@: best %.2f s per epoch over %d epochs (reference: %@)", name, times.min()!,
