@@ -1,0 +1,68 @@
+// Private declarations shared by the CNablaKernels source files (not part of the API).
+#ifndef CNABLA_INTERNAL_H
+#define CNABLA_INTERNAL_H
+
+#include "CNablaKernels.h"
+#include <stddef.h>
+
+// Attributes for per-function instruction sets. SwiftPM compiles C for baseline x86-64
+// and we may not use unsafeFlags, so every fast function carries its own target.
+#if defined(__x86_64__) || defined(__i386__)
+#define NABLA_X86 1
+#define NABLA_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma")))
+#define NABLA_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define NABLA_X86 0
+#endif
+#define NABLA_INLINE static inline __attribute__((always_inline))
+
+// ---- threads (threads.c) -------------------------------------------------------------
+// Runs fn(ctx, i) for i in [0, n) on up to n threads of a persistent pool; index 0 runs
+// on the calling thread. Returns when all are done. Work is never stolen: the caller
+// decides what index i does, so results do not depend on timing.
+void nabla_parallel_for(long n, void (*fn)(void *ctx, long i), void *ctx);
+
+// ---- GEMM micro-kernels ------------------------------------------------------------------
+// A micro-kernel computes an MR x NR tile:
+//   C[i][j] = alpha * sum_k A(i,k) * B(k,j) + beta * C[i][j]   for i < mr, j < nr
+// with A(i,k) = a[i*rsa + k*csa] (only rows i < mr are read) and B(k,j) = b[k*rsb + j]
+// (all NR columns of every row k < kc must be readable; columns >= nr are ignored).
+// beta == 0 overwrites C without reading it.
+typedef void (*nabla_ukr_f32)(long kc, const float *a, long rsa, long csa,
+                              const float *b, long rsb, float alpha, float beta,
+                              float *c, long ldc, long mr, long nr);
+typedef void (*nabla_ukr_f64)(long kc, const double *a, long rsa, long csa,
+                              const double *b, long rsb, double alpha, double beta,
+                              double *c, long ldc, long mr, long nr);
+
+typedef struct {
+    int mr, nr;               // register tile
+    nabla_ukr_f32 packed;     // A packed (rsa = 1, csa = mr), B packed (rsb = nr)
+    nabla_ukr_f32 general;    // any rsa/csa/rsb
+} nabla_gemm_f32_impl;
+typedef struct {
+    int mr, nr;
+    nabla_ukr_f64 packed;
+    nabla_ukr_f64 general;
+} nabla_gemm_f64_impl;
+
+extern const nabla_gemm_f32_impl nabla_sgemm_portable, nabla_sgemm_avx2, nabla_sgemm_avx512;
+extern const nabla_gemm_f64_impl nabla_dgemm_portable, nabla_dgemm_avx2, nabla_dgemm_avx512;
+
+// ---- vector math (vmath_*.c) ---------------------------------------------------------------
+void nabla_vexp_portable(const float *x, float *y, long n);
+void nabla_vlog_portable(const float *x, float *y, long n);
+void nabla_vsigmoid_portable(const float *x, float *y, long n);
+void nabla_vtanh_portable(const float *x, float *y, long n);
+#if NABLA_X86
+void nabla_vexp_avx2(const float *x, float *y, long n);
+void nabla_vlog_avx2(const float *x, float *y, long n);
+void nabla_vsigmoid_avx2(const float *x, float *y, long n);
+void nabla_vtanh_avx2(const float *x, float *y, long n);
+void nabla_vexp_avx512(const float *x, float *y, long n);
+void nabla_vlog_avx512(const float *x, float *y, long n);
+void nabla_vsigmoid_avx512(const float *x, float *y, long n);
+void nabla_vtanh_avx512(const float *x, float *y, long n);
+#endif
+
+#endif
