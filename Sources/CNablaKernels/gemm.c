@@ -6,9 +6,15 @@
 
 // Blocking, as measured on Zen 4 (32 KiB L1d, 1 MiB L2): a KC x NR panel of B stays in L1
 // while the MC x KC block of A sits in L2.
+#ifndef GEMM_KC
 #define GEMM_KC 256
+#endif
+#ifndef GEMM_MC
 #define GEMM_MC 144
+#endif
+#ifndef GEMM_NC
 #define GEMM_NC 2048
+#endif
 // M*N*K at or below which the unpacked path is used.
 #define GEMM_SMALL_MNK (64.0 * 64.0 * 64.0)
 // 2*M*N*K at or above which the work is split across threads.

@@ -80,11 +80,11 @@ NABLA_INLINE NABLA_AVX2 V tanh8(V x) {
     r = _mm256_fmadd_ps(r, z, S(TANH_R2));
     r = _mm256_fmadd_ps(r, z, S(TANH_R3));
     r = _mm256_fmadd_ps(r, z, S(TANH_R4));
-    V small = _mm256_fmadd_ps(_mm256_mul_ps(x, z), r, x);
+    V small = _mm256_fmadd_ps(_mm256_mul_ps(a, z), r, a);  // on |x|, so tanh(-0) = -0
     V e = exp8(_mm256_add_ps(a, a));
     V big = _mm256_sub_ps(S(1.0f), _mm256_div_ps(S(2.0f), _mm256_add_ps(e, S(1.0f))));
-    big = _mm256_or_ps(big, sign);
-    return _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, S(TANH_SMALL), _CMP_LT_OQ));
+    V t = _mm256_blendv_ps(big, small, _mm256_cmp_ps(a, S(TANH_SMALL), _CMP_LT_OQ));
+    return _mm256_or_ps(t, sign);
 }
 
 #define LOOP8(NAME, F)                                                              \

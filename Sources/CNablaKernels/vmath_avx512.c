@@ -65,13 +65,13 @@ NABLA_INLINE NABLA_AVX512 V tanh16(V x) {
     r = _mm512_fmadd_ps(r, z, S(TANH_R2));
     r = _mm512_fmadd_ps(r, z, S(TANH_R3));
     r = _mm512_fmadd_ps(r, z, S(TANH_R4));
-    V small = _mm512_fmadd_ps(_mm512_mul_ps(x, z), r, x);
+    V small = _mm512_fmadd_ps(_mm512_mul_ps(a, z), r, a);  // on |x|, so tanh(-0) = -0
     V e = exp16(_mm512_add_ps(a, a));
     V big = _mm512_sub_ps(S(1.0f), _mm512_div_ps(S(2.0f), _mm512_add_ps(e, S(1.0f))));
-    // copy the sign of x onto big (big >= 0 or NaN)
-    big = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(big),
+    V t = _mm512_mask_mov_ps(big, _mm512_cmp_ps_mask(a, S(TANH_SMALL), _CMP_LT_OQ), small);
+    // copy the sign of x (t >= 0 or NaN)
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t),
               _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))));
-    return _mm512_mask_mov_ps(big, _mm512_cmp_ps_mask(a, S(TANH_SMALL), _CMP_LT_OQ), small);
 }
 
 #define LOOP16(NAME, F)                                                             \

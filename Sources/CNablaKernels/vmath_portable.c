@@ -46,9 +46,9 @@ static inline float log_1(float x) {
 static inline float tanh_1(float x) {
     float a = fabsf(x);
     if (a < TANH_SMALL) {
-        float z = x * x, r = TANH_R0;
+        float z = a * a, r = TANH_R0;
         r = r * z + TANH_R1; r = r * z + TANH_R2; r = r * z + TANH_R3; r = r * z + TANH_R4;
-        return x + x * z * r;
+        return copysignf(a + a * z * r, x);  // on |x|, so tanh(-0) = -0
     }
     float t = 1.0f - 2.0f / (exp_1(2.0f * a) + 1.0f);
     return copysignf(t, x);
