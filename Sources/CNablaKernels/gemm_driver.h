@@ -53,11 +53,14 @@ static void FN(pack_a)(int tA, const T *A, long lda, long i0, long mc, long k0, 
 
 // Packs rows [k0, k0+kc) x columns [j0, j0+nc) of op(B) into panels of nr columns:
 // panel q holds element (k, j) at bp[q*nr*kc + k*nr + j], zero columns past the end.
-static void FN(pack_b)(int tB, const T *B, long ldb, long k0, long kc, long j0, long nc,
-                       int nr, T *bp) {
+static void FN(pack_b)(const IMPL *im, int tB, const T *B, long ldb, long k0, long kc,
+                       long j0, long nc, T *bp) {
+    const int nr = im->nr;
     for (long q = 0; q < nc; q += nr, bp += (long)nr * kc) {
         long cols = nc - q < nr ? nc - q : nr;
-        if (!tB) {  // op(B)(k,j) = B[k*ldb + j]: nr contiguous values per k
+        if (tB && im->pack_bt) {
+            im->pack_bt(B + (j0 + q) * ldb + k0, ldb, kc, cols, bp);
+        } else if (!tB) {  // op(B)(k,j) = B[k*ldb + j]: nr contiguous values per k
             const T *src = B + k0 * ldb + j0 + q;
             if (cols == nr) {
                 for (long k = 0; k < kc; k++, src += ldb) memcpy(bp + k * nr, src, nr * sizeof(T));
@@ -68,13 +71,16 @@ static void FN(pack_b)(int tB, const T *B, long ldb, long k0, long kc, long j0, 
                     for (; j < nr; j++) bp[k * nr + j] = 0;
                 }
             }
-        } else {    // op(B)(k,j) = B[j*ldb + k]: walk each row of B contiguously
-            for (long j = 0; j < cols; j++) {
-                const T *src = B + (j0 + q + j) * ldb + k0;
-                for (long k = 0; k < kc; k++) bp[k * nr + j] = src[k];
+        } else {    // op(B)(k,j) = B[j*ldb + k]: a transpose, done in blocks of 8 k so
+                    // the 8 destination rows stay in L1 while the nr source rows stream
+            const T *src = B + (j0 + q) * ldb + k0;
+            for (long kb = 0; kb < kc; kb += 8) {
+                long ke = kc - kb < 8 ? kc : kb + 8;
+                for (long j = 0; j < cols; j++)
+                    for (long k = kb; k < ke; k++) bp[k * nr + j] = src[j * ldb + k];
             }
-            for (long j = cols; j < nr; j++)
-                for (long k = 0; k < kc; k++) bp[k * nr + j] = 0;
+            for (long k = 0; k < kc; k++)
+                for (long j = cols; j < nr; j++) bp[k * nr + j] = 0;
         }
     }
 }
@@ -91,28 +97,24 @@ typedef struct {
     long chunk;   // columns or rows per thread, a multiple of nr or mr
 } FN(gemm_job);
 
-// Small products: A is read in place through strides; B in place when it is not
-// transposed, except the ragged last panel, which is copied into a zero-padded buffer.
+// Small products: A is read in place through strides, and so is B unless it is
+// transposed (then it is copied into panels first).
 static void FN(gemm_unpacked)(const FN(gemm_job) *g) {
     const IMPL *im = g->impl;
     const int mr = im->mr, nr = im->nr;
     const long M = g->M, N = g->N, K = g->K;
     const long rsa = g->tA ? 1 : g->lda, csa = g->tA ? g->lda : 1;
-    long nfull = g->tB ? 0 : (N / nr) * nr;  // columns read straight from B
     T *bp = 0;
-    if (nfull < N) {
-        long rest = N - nfull;
-        size_t need = (size_t)K * (size_t)(((rest + nr - 1) / nr) * nr);
+    if (g->tB) {
+        size_t need = (size_t)K * (size_t)(((N + nr - 1) / nr) * nr);
         bp = FN(buffer)(&FN(tls_bpack), &FN(tls_bcap), need);
         if (!bp) return;
-        FN(pack_b)(g->tB, g->B, g->ldb, 0, K, nfull, rest, nr, bp);
+        FN(pack_b)(im, 1, g->B, g->ldb, 0, K, 0, N, bp);
     }
     for (long j = 0; j < N; j += nr) {
         long nrr = N - j < nr ? N - j : nr;
-        const T *b;
-        long rsb;
-        if (j < nfull) { b = g->B + j; rsb = g->ldb; }
-        else { b = bp + (j - nfull) * K; rsb = nr; }
+        const T *b = bp ? bp + j * K : g->B + j;
+        long rsb = bp ? nr : g->ldb;
         for (long i = 0; i < M; i += mr) {
             long mrr = M - i < mr ? M - i : mr;
             im->general(K, g->A + i * rsa, rsa, csa, b, rsb, g->alpha, g->beta,
@@ -137,7 +139,7 @@ static void FN(gemm_packed)(const FN(gemm_job) *g) {
         for (long pc = 0; pc < K; pc += KC) {
             long kc = K - pc < KC ? K - pc : KC;
             T beta = pc == 0 ? g->beta : (T)1;
-            FN(pack_b)(g->tB, g->B, g->ldb, pc, kc, jc, nc, nr, bp);
+            FN(pack_b)(im, g->tB, g->B, g->ldb, pc, kc, jc, nc, bp);
             for (long ic = 0; ic < M; ic += MC) {
                 long mc = M - ic < MC ? M - ic : MC;
                 FN(pack_a)(g->tA, g->A, g->lda, ic, mc, pc, kc, mr, ap);

@@ -2,7 +2,9 @@
 // the inner j loop with SSE2; this path exists for CPUs without AVX2 and as a reference.
 #include "internal.h"
 
-#define PORTABLE_KERNEL(NAME, T)                                                          \
+// NB is 8 for the packed kernel (padded panels: a fixed trip count vectorizes) and nr
+// for the strided one, which must not read B past column nr.
+#define PORTABLE_KERNEL(NAME, T, NB)                                                      \
     static void NAME(long kc, const T *a, long rsa, long csa, const T *b, long rsb,       \
                      T alpha, T beta, T *c, long ldc, long mr, long nr) {                 \
         T acc[4][8] = {{0}};                                                              \
@@ -11,7 +13,7 @@
         for (long k = 0; k < kc; k++, a += csa, b += rsb) {                               \
             for (int i = 0; i < 4; i++) {                                                 \
                 T x = a[o[i]];                                                            \
-                for (int j = 0; j < 8; j++) acc[i][j] += x * b[j];                        \
+                for (int j = 0; j < NB; j++) acc[i][j] += x * b[j];                        \
             }                                                                             \
         }                                                                                 \
         for (long i = 0; i < mr; i++)                                                     \
@@ -21,8 +23,10 @@
             }                                                                             \
     }
 
-PORTABLE_KERNEL(sgemm_kernel_portable, float)
-PORTABLE_KERNEL(dgemm_kernel_portable, double)
+PORTABLE_KERNEL(sgemm_packed_portable, float, 8)
+PORTABLE_KERNEL(sgemm_general_portable, float, nr)
+PORTABLE_KERNEL(dgemm_packed_portable, double, 8)
+PORTABLE_KERNEL(dgemm_general_portable, double, nr)
 
-const nabla_gemm_f32_impl nabla_sgemm_portable = {4, 8, sgemm_kernel_portable, sgemm_kernel_portable};
-const nabla_gemm_f64_impl nabla_dgemm_portable = {4, 8, dgemm_kernel_portable, dgemm_kernel_portable};
+const nabla_gemm_f32_impl nabla_sgemm_portable = {4, 8, sgemm_packed_portable, sgemm_general_portable, 0};
+const nabla_gemm_f64_impl nabla_dgemm_portable = {4, 8, dgemm_packed_portable, dgemm_general_portable, 0};

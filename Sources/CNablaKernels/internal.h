@@ -25,8 +25,9 @@ void nabla_parallel_for(long n, void (*fn)(void *ctx, long i), void *ctx);
 // ---- GEMM micro-kernels ------------------------------------------------------------------
 // A micro-kernel computes an MR x NR tile:
 //   C[i][j] = alpha * sum_k A(i,k) * B(k,j) + beta * C[i][j]   for i < mr, j < nr
-// with A(i,k) = a[i*rsa + k*csa] (only rows i < mr are read) and B(k,j) = b[k*rsb + j]
-// (all NR columns of every row k < kc must be readable; columns >= nr are ignored).
+// with A(i,k) = a[i*rsa + k*csa] (only rows i < mr are read) and B(k,j) = b[k*rsb + j].
+// The packed kernel reads all NR columns of B (packed panels are zero-padded); the
+// general kernel reads only columns j < nr, so it can run on B in place.
 // beta == 0 overwrites C without reading it.
 typedef void (*nabla_ukr_f32)(long kc, const float *a, long rsa, long csa,
                               const float *b, long rsb, float alpha, float beta,
@@ -35,15 +36,22 @@ typedef void (*nabla_ukr_f64)(long kc, const double *a, long rsa, long csa,
                               const double *b, long rsb, double alpha, double beta,
                               double *c, long ldc, long mr, long nr);
 
+// Packs one nr-wide panel of a transposed B: bp[k*nr + j] = B[j*ldb + k] for j < cols,
+// zero for cols <= j < nr, k < kc. Optional (0: the driver's scalar loop is used).
+typedef void (*nabla_packbt_f32)(const float *B, long ldb, long kc, long cols, float *bp);
+typedef void (*nabla_packbt_f64)(const double *B, long ldb, long kc, long cols, double *bp);
+
 typedef struct {
     int mr, nr;               // register tile
     nabla_ukr_f32 packed;     // A packed (rsa = 1, csa = mr), B packed (rsb = nr)
     nabla_ukr_f32 general;    // any rsa/csa/rsb
+    nabla_packbt_f32 pack_bt;
 } nabla_gemm_f32_impl;
 typedef struct {
     int mr, nr;
     nabla_ukr_f64 packed;
     nabla_ukr_f64 general;
+    nabla_packbt_f64 pack_bt;
 } nabla_gemm_f64_impl;
 
 extern const nabla_gemm_f32_impl nabla_sgemm_portable, nabla_sgemm_avx2, nabla_sgemm_avx512;
