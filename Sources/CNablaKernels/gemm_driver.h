@@ -4,9 +4,9 @@
 //
 // Layout follows BLIS: B is packed into KC x NR column panels, A into MR x KC row panels,
 // and a register-tiled micro-kernel multiplies one A panel by one B panel. Transposes
-// are absorbed by the packing routines. Small products skip packing A (the kernel reads
-// A through strides) and pack B only when it must (transposed B, or the ragged last
-// panel), because for them the copies would cost as much as the arithmetic.
+// are absorbed by the packing routines. Products whose inputs fit in a few MiB skip
+// packing A (the kernel reads A through strides) and pack B only when it is transposed:
+// there the copies cost more than they save (measurements in gemm.c).
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -97,8 +97,9 @@ typedef struct {
     long chunk;   // columns or rows per thread, a multiple of nr or mr
 } FN(gemm_job);
 
-// Small products: A is read in place through strides, and so is B unless it is
-// transposed (then it is copied into panels first).
+// Small and mid-sized products: A is read in place through strides, and so is B unless
+// it is transposed (then it is copied into panels first). Loop order: one B panel
+// (K x NR, kept in L1/L2) against all row tiles of A.
 static void FN(gemm_unpacked)(const FN(gemm_job) *g) {
     const IMPL *im = g->impl;
     const int mr = im->mr, nr = im->nr;
@@ -157,9 +158,9 @@ static void FN(gemm_packed)(const FN(gemm_job) *g) {
 }
 
 static void FN(gemm_serial)(const FN(gemm_job) *g) {
-    // Measured (see KernelTests / report): below this size the copies of packing cost
-    // more than the cache misses they avoid.
-    if ((double)g->M * (double)g->N * (double)g->K <= GEMM_SMALL_MNK)
+    // Below this footprint the copies made by packing cost more than they save.
+    double bytes = ((double)g->M + (double)g->N) * (double)g->K * sizeof(T);
+    if (bytes <= GEMM_UNPACKED_BYTES)
         FN(gemm_unpacked)(g);
     else
         FN(gemm_packed)(g);
@@ -206,17 +207,21 @@ void API(int transA, int transB, long M, long N, long K, T alpha, const T *A, lo
     long nt = nabla_num_threads();
     double flops = 2.0 * (double)M * (double)N * (double)K;
     if (nt > 1 && flops >= GEMM_PARALLEL_FLOPS) {
-        // Static split along the longer side, in whole register tiles, so the work a
-        // thread does depends only on the thread count. Each element of C is computed by
-        // the same sequence of operations whatever the split, so results are identical.
+        // Split the longer side into chunks of whole register tiles; each chunk is a
+        // complete smaller GEMM, and every element of C goes through the same operations
+        // whatever the chunking, so results do not depend on the thread count. Chunks
+        // are handed out dynamically (a descheduled thread just takes fewer); the packed
+        // path repacks A or B per chunk, so it gets one chunk per thread.
         g.split_n = N >= M;
         long tile = g.split_n ? impl->nr : impl->mr;
         long len = g.split_n ? N : M;
         long tiles = (len + tile - 1) / tile;
-        if (nt > tiles) nt = tiles;
-        g.chunk = ((tiles + nt - 1) / nt) * tile;
-        nt = (len + g.chunk - 1) / g.chunk;
-        nabla_parallel_for(nt, FN(gemm_part), &g);
+        double bytes = ((double)M + (double)N) * (double)K * sizeof(T);
+        long chunks = bytes <= GEMM_UNPACKED_BYTES ? 4 * nt : nt;
+        if (chunks > tiles) chunks = tiles;
+        g.chunk = ((tiles + chunks - 1) / chunks) * tile;
+        chunks = (len + g.chunk - 1) / g.chunk;
+        nabla_parallel_for(chunks, (int)nt, FN(gemm_part), &g);
     } else {
         FN(gemm_serial)(&g);
     }

@@ -17,10 +17,11 @@
 #define NABLA_INLINE static inline __attribute__((always_inline))
 
 // ---- threads (threads.c) -------------------------------------------------------------
-// Runs fn(ctx, i) for i in [0, n) on up to n threads of a persistent pool; index 0 runs
-// on the calling thread. Returns when all are done. Work is never stolen: the caller
-// decides what index i does, so results do not depend on timing.
-void nabla_parallel_for(long n, void (*fn)(void *ctx, long i), void *ctx);
+// Runs fn(ctx, i) for every i in [0, n) on the calling thread plus up to nthreads-1 pool
+// workers, handing tasks out dynamically; returns when all are done. Callers must make
+// each task's result independent of the thread that runs it (then results do not depend
+// on timing or thread count).
+void nabla_parallel_for(long n, int nthreads, void (*fn)(void *ctx, long i), void *ctx);
 
 // ---- GEMM micro-kernels ------------------------------------------------------------------
 // A micro-kernel computes an MR x NR tile:
