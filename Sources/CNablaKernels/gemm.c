@@ -32,6 +32,7 @@
 #define T float
 #define SUF f32
 #define IMPL nabla_gemm_f32_impl
+#define UKR nabla_ukr_f32
 #define API nabla_sgemm
 #define IMPL_PORTABLE nabla_sgemm_portable
 #define IMPL_AVX2 nabla_sgemm_avx2
@@ -40,6 +41,7 @@
 #undef T
 #undef SUF
 #undef IMPL
+#undef UKR
 #undef API
 #undef IMPL_PORTABLE
 #undef IMPL_AVX2
@@ -48,6 +50,7 @@
 #define T double
 #define SUF f64
 #define IMPL nabla_gemm_f64_impl
+#define UKR nabla_ukr_f64
 #define API nabla_dgemm
 #define IMPL_PORTABLE nabla_dgemm_portable
 #define IMPL_AVX2 nabla_dgemm_avx2

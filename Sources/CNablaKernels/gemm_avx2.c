@@ -70,7 +70,7 @@ static NABLA_AVX2 void sgemm_general_avx2(long kc, const float *a, long rsa, lon
                                           float *c, long ldc, long mr, long nr) {
     k_f32_6x16(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, nr < 16);
 }
-const nabla_gemm_f32_impl nabla_sgemm_avx2 = {6, 16, sgemm_packed_avx2, sgemm_general_avx2, 0};
+const nabla_gemm_f32_impl nabla_sgemm_avx2 = {6, 16, sgemm_packed_avx2, sgemm_general_avx2, 0, 0, 0, 0};
 
 NABLA_INLINE NABLA_AVX2 void k_f64_6x8(long kc, const double *a, long rsa, long csa,
                                        const double *b, long rsb, double alpha, double beta,
@@ -136,5 +136,5 @@ static NABLA_AVX2 void dgemm_general_avx2(long kc, const double *a, long rsa, lo
                                           double *c, long ldc, long mr, long nr) {
     k_f64_6x8(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, nr < 8);
 }
-const nabla_gemm_f64_impl nabla_dgemm_avx2 = {6, 8, dgemm_packed_avx2, dgemm_general_avx2, 0};
+const nabla_gemm_f64_impl nabla_dgemm_avx2 = {6, 8, dgemm_packed_avx2, dgemm_general_avx2, 0, 0, 0, 0};
 #endif

@@ -116,10 +116,13 @@ static void FN(gemm_unpacked)(const FN(gemm_job) *g) {
         long nrr = N - j < nr ? N - j : nr;
         const T *b = bp ? bp + j * K : g->B + j;
         long rsb = bp ? nr : g->ldb;
-        for (long i = 0; i < M; i += mr) {
-            long mrr = M - i < mr ? M - i : mr;
-            im->general(K, g->A + i * rsa, rsa, csa, b, rsb, g->alpha, g->beta,
-                        g->C + i * g->ldc + j, g->ldc, mrr, nrr);
+        UKR kern = im->general;
+        long step = mr;
+        if (im->narrow && nrr <= im->nr_n) { kern = im->narrow; step = im->mr_n; }
+        for (long i = 0; i < M; i += step) {
+            long mrr = M - i < step ? M - i : step;
+            kern(K, g->A + i * rsa, rsa, csa, b, rsb, g->alpha, g->beta,
+                 g->C + i * g->ldc + j, g->ldc, mrr, nrr);
         }
     }
 }

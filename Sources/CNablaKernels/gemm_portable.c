@@ -28,5 +28,5 @@ PORTABLE_KERNEL(sgemm_general_portable, float, nr)
 PORTABLE_KERNEL(dgemm_packed_portable, double, 8)
 PORTABLE_KERNEL(dgemm_general_portable, double, nr)
 
-const nabla_gemm_f32_impl nabla_sgemm_portable = {4, 8, sgemm_packed_portable, sgemm_general_portable, 0};
-const nabla_gemm_f64_impl nabla_dgemm_portable = {4, 8, dgemm_packed_portable, dgemm_general_portable, 0};
+const nabla_gemm_f32_impl nabla_sgemm_portable = {4, 8, sgemm_packed_portable, sgemm_general_portable, 0, 0, 0, 0};
+const nabla_gemm_f64_impl nabla_dgemm_portable = {4, 8, dgemm_packed_portable, dgemm_general_portable, 0, 0, 0, 0};

@@ -47,12 +47,18 @@ typedef struct {
     nabla_ukr_f32 packed;     // A packed (rsa = 1, csa = mr), B packed (rsb = nr)
     nabla_ukr_f32 general;    // any rsa/csa/rsb
     nabla_packbt_f32 pack_bt;
+    // Optional strided kernel for a last panel at most nr_n wide (mr_n x nr_n tiles):
+    // keeps more lanes busy than an nr-wide tile when N is small, e.g. N = 10.
+    int mr_n, nr_n;
+    nabla_ukr_f32 narrow;
 } nabla_gemm_f32_impl;
 typedef struct {
     int mr, nr;
     nabla_ukr_f64 packed;
     nabla_ukr_f64 general;
     nabla_packbt_f64 pack_bt;
+    int mr_n, nr_n;
+    nabla_ukr_f64 narrow;
 } nabla_gemm_f64_impl;
 
 extern const nabla_gemm_f32_impl nabla_sgemm_portable, nabla_sgemm_avx2, nabla_sgemm_avx512;
