@@ -1,0 +1,140 @@
+// AVX2+FMA GEMM micro-kernels: 6x16 for float and 6x8 for double.
+// 12 ymm accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers.
+// Ragged tiles use vmaskmov loads/stores of C, and of B in the strided kernel, which
+// reads B in place (vmaskmov never touches masked-off memory).
+#include "internal.h"
+#if NABLA_X86
+#include <immintrin.h>
+
+NABLA_INLINE NABLA_AVX2 void k_f32_6x16(long kc, const float *a, long rsa, long csa,
+                                        const float *b, long rsb, float alpha, float beta,
+                                        float *c, long ldc, long mra, long mr, long nr,
+                                        int maskb) {
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr), iota);
+    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr - 8), iota);
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const long o1 = mra > 1 ? rsa : 0, o2 = mra > 2 ? 2 * rsa : 0, o3 = mra > 3 ? 3 * rsa : 0,
+               o4 = mra > 4 ? 4 * rsa : 0, o5 = mra > 5 ? 5 * rsa : 0;
+#pragma clang loop unroll_count(4)
+    for (long k = 0; k < kc; k++) {
+        __m256 b0, b1;
+        if (maskb) { b0 = _mm256_maskload_ps(b, m0); b1 = _mm256_maskload_ps(b + 8, m1); }
+        else { b0 = _mm256_loadu_ps(b); b1 = _mm256_loadu_ps(b + 8); }
+        __m256 x;
+        x = _mm256_broadcast_ss(a);      c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(a + o1); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(a + o2); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(a + o3); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(a + o4); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(a + o5); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+        a += csa;
+        b += rsb;
+    }
+    const int full = nr >= 16;
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+#define ROW(i, r0, r1)                                                                   \
+    if (i < mr) {                                                                        \
+        float *cr = c + i * ldc;                                                         \
+        __m256 v0 = _mm256_mul_ps(va, r0), v1 = _mm256_mul_ps(va, r1);                   \
+        if (full) {                                                                      \
+            if (beta != 0) {                                                             \
+                v0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), v0);                       \
+                v1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), v1);                   \
+            }                                                                            \
+            _mm256_storeu_ps(cr, v0);                                                    \
+            _mm256_storeu_ps(cr + 8, v1);                                                \
+        } else {                                                                         \
+            if (beta != 0) {                                                             \
+                v0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr, m0), v0);                \
+                v1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + 8, m1), v1);            \
+            }                                                                            \
+            _mm256_maskstore_ps(cr, m0, v0);                                             \
+            _mm256_maskstore_ps(cr + 8, m1, v1);                                         \
+        }                                                                                \
+    }
+    ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21)
+    ROW(3, c30, c31) ROW(4, c40, c41) ROW(5, c50, c51)
+#undef ROW
+}
+
+static NABLA_AVX2 void sgemm_packed_avx2(long kc, const float *a, long rsa, long csa,
+                                         const float *b, long rsb, float alpha, float beta,
+                                         float *c, long ldc, long mr, long nr) {
+    (void)rsa; (void)csa; (void)rsb;
+    k_f32_6x16(kc, a, 1, 6, b, 16, alpha, beta, c, ldc, 6, mr, nr, 0);
+}
+static NABLA_AVX2 void sgemm_general_avx2(long kc, const float *a, long rsa, long csa,
+                                          const float *b, long rsb, float alpha, float beta,
+                                          float *c, long ldc, long mr, long nr) {
+    k_f32_6x16(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, nr < 16);
+}
+const nabla_gemm_f32_impl nabla_sgemm_avx2 = {6, 16, sgemm_packed_avx2, sgemm_general_avx2, 0, 0, 0, 0};
+
+NABLA_INLINE NABLA_AVX2 void k_f64_6x8(long kc, const double *a, long rsa, long csa,
+                                       const double *b, long rsb, double alpha, double beta,
+                                       double *c, long ldc, long mra, long mr, long nr,
+                                       int maskb) {
+    const __m256i iota = _mm256_setr_epi64x(0, 1, 2, 3);
+    const __m256i m0 = _mm256_cmpgt_epi64(_mm256_set1_epi64x(nr), iota);
+    const __m256i m1 = _mm256_cmpgt_epi64(_mm256_set1_epi64x(nr - 4), iota);
+    __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const long o1 = mra > 1 ? rsa : 0, o2 = mra > 2 ? 2 * rsa : 0, o3 = mra > 3 ? 3 * rsa : 0,
+               o4 = mra > 4 ? 4 * rsa : 0, o5 = mra > 5 ? 5 * rsa : 0;
+#pragma clang loop unroll_count(4)
+    for (long k = 0; k < kc; k++) {
+        __m256d b0, b1;
+        if (maskb) { b0 = _mm256_maskload_pd(b, m0); b1 = _mm256_maskload_pd(b + 4, m1); }
+        else { b0 = _mm256_loadu_pd(b); b1 = _mm256_loadu_pd(b + 4); }
+        __m256d x;
+        x = _mm256_broadcast_sd(a);      c00 = _mm256_fmadd_pd(x, b0, c00); c01 = _mm256_fmadd_pd(x, b1, c01);
+        x = _mm256_broadcast_sd(a + o1); c10 = _mm256_fmadd_pd(x, b0, c10); c11 = _mm256_fmadd_pd(x, b1, c11);
+        x = _mm256_broadcast_sd(a + o2); c20 = _mm256_fmadd_pd(x, b0, c20); c21 = _mm256_fmadd_pd(x, b1, c21);
+        x = _mm256_broadcast_sd(a + o3); c30 = _mm256_fmadd_pd(x, b0, c30); c31 = _mm256_fmadd_pd(x, b1, c31);
+        x = _mm256_broadcast_sd(a + o4); c40 = _mm256_fmadd_pd(x, b0, c40); c41 = _mm256_fmadd_pd(x, b1, c41);
+        x = _mm256_broadcast_sd(a + o5); c50 = _mm256_fmadd_pd(x, b0, c50); c51 = _mm256_fmadd_pd(x, b1, c51);
+        a += csa;
+        b += rsb;
+    }
+    const int full = nr >= 8;
+    __m256d va = _mm256_set1_pd(alpha), vb = _mm256_set1_pd(beta);
+#define ROW(i, r0, r1)                                                                   \
+    if (i < mr) {                                                                        \
+        double *cr = c + i * ldc;                                                        \
+        __m256d v0 = _mm256_mul_pd(va, r0), v1 = _mm256_mul_pd(va, r1);                  \
+        if (full) {                                                                      \
+            if (beta != 0) {                                                             \
+                v0 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(cr), v0);                       \
+                v1 = _mm256_fmadd_pd(vb, _mm256_loadu_pd(cr + 4), v1);                   \
+            }                                                                            \
+            _mm256_storeu_pd(cr, v0);                                                    \
+            _mm256_storeu_pd(cr + 4, v1);                                                \
+        } else {                                                                         \
+            if (beta != 0) {                                                             \
+                v0 = _mm256_fmadd_pd(vb, _mm256_maskload_pd(cr, m0), v0);                \
+                v1 = _mm256_fmadd_pd(vb, _mm256_maskload_pd(cr + 4, m1), v1);            \
+            }                                                                            \
+            _mm256_maskstore_pd(cr, m0, v0);                                             \
+            _mm256_maskstore_pd(cr + 4, m1, v1);                                         \
+        }                                                                                \
+    }
+    ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21)
+    ROW(3, c30, c31) ROW(4, c40, c41) ROW(5, c50, c51)
+#undef ROW
+}
+
+static NABLA_AVX2 void dgemm_packed_avx2(long kc, const double *a, long rsa, long csa,
+                                         const double *b, long rsb, double alpha, double beta,
+                                         double *c, long ldc, long mr, long nr) {
+    (void)rsa; (void)csa; (void)rsb;
+    k_f64_6x8(kc, a, 1, 6, b, 8, alpha, beta, c, ldc, 6, mr, nr, 0);
+}
+static NABLA_AVX2 void dgemm_general_avx2(long kc, const double *a, long rsa, long csa,
+                                          const double *b, long rsb, double alpha, double beta,
+                                          double *c, long ldc, long mr, long nr) {
+    k_f64_6x8(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, nr < 8);
+}
+const nabla_gemm_f64_impl nabla_dgemm_avx2 = {6, 8, dgemm_packed_avx2, dgemm_general_avx2, 0, 0, 0, 0};
+#endif

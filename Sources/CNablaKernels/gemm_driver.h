@@ -1,0 +1,235 @@
+// GEMM driver (a template, not a normal header), included by gemm.c for float and double.
+// Expects: T (element type), SUF (f32/f64), IMPL (impl struct type), UKR (kernel type),
+// API (public function name), and the three impl tables IMPL_PORTABLE/AVX2/AVX512.
+//
+// Layout follows BLIS: B is packed into KC x NR column panels, A into MR x KC row panels,
+// and a register-tiled micro-kernel multiplies one A panel by one B panel. Transposes
+// are absorbed by the packing routines. Products whose inputs fit in a few MiB skip
+// packing A (the kernel reads A through strides) and pack B only when it is transposed:
+// there the copies cost more than they save (measurements in gemm.c).
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SUF)
+
+// Per-thread packing buffers, grown on demand and kept: page-faulting fresh megabytes
+// on every call would cost more than a mid-sized product.
+static __thread T *FN(tls_apack) = 0, *FN(tls_bpack) = 0;
+static __thread size_t FN(tls_acap) = 0, FN(tls_bcap) = 0;
+
+static T *FN(buffer)(T **p, size_t *cap, size_t need) {
+    if (need > *cap) {
+        free(*p);
+        size_t bytes = (need * sizeof(T) + 63) & ~(size_t)63;
+        *p = (T *)aligned_alloc(64, bytes);
+        *cap = *p ? need : 0;
+    }
+    return *p;
+}
+
+// Packs rows [i0, i0+mc) x columns [k0, k0+kc) of op(A) into panels of mr rows:
+// panel p holds element (i, k) at ap[p*mr*kc + k*mr + i], zero rows past the end.
+static void FN(pack_a)(int tA, const T *A, long lda, long i0, long mc, long k0, long kc,
+                       int mr, T *ap) {
+    for (long p = 0; p < mc; p += mr, ap += (long)mr * kc) {
+        long rows = mc - p < mr ? mc - p : mr;
+        if (tA) {  // op(A)(i,k) = A[k*lda + i]: mr contiguous values per k
+            const T *src = A + (k0)*lda + i0 + p;
+            for (long k = 0; k < kc; k++, src += lda) {
+                long i = 0;
+                for (; i < rows; i++) ap[k * mr + i] = src[i];
+                for (; i < mr; i++) ap[k * mr + i] = 0;
+            }
+        } else {   // op(A)(i,k) = A[i*lda + k]: walk each row contiguously
+            for (long i = 0; i < rows; i++) {
+                const T *src = A + (i0 + p + i) * lda + k0;
+                for (long k = 0; k < kc; k++) ap[k * mr + i] = src[k];
+            }
+            for (long i = rows; i < mr; i++)
+                for (long k = 0; k < kc; k++) ap[k * mr + i] = 0;
+        }
+    }
+}
+
+// Packs rows [k0, k0+kc) x columns [j0, j0+nc) of op(B) into panels of nr columns:
+// panel q holds element (k, j) at bp[q*nr*kc + k*nr + j], zero columns past the end.
+static void FN(pack_b)(const IMPL *im, int tB, const T *B, long ldb, long k0, long kc,
+                       long j0, long nc, T *bp) {
+    const int nr = im->nr;
+    for (long q = 0; q < nc; q += nr, bp += (long)nr * kc) {
+        long cols = nc - q < nr ? nc - q : nr;
+        if (tB && im->pack_bt) {
+            im->pack_bt(B + (j0 + q) * ldb + k0, ldb, kc, cols, bp);
+        } else if (!tB) {  // op(B)(k,j) = B[k*ldb + j]: nr contiguous values per k
+            const T *src = B + k0 * ldb + j0 + q;
+            if (cols == nr) {
+                for (long k = 0; k < kc; k++, src += ldb) memcpy(bp + k * nr, src, nr * sizeof(T));
+            } else {
+                for (long k = 0; k < kc; k++, src += ldb) {
+                    long j = 0;
+                    for (; j < cols; j++) bp[k * nr + j] = src[j];
+                    for (; j < nr; j++) bp[k * nr + j] = 0;
+                }
+            }
+        } else {    // op(B)(k,j) = B[j*ldb + k]: a transpose, done in blocks of 8 k so
+                    // the 8 destination rows stay in L1 while the nr source rows stream
+            const T *src = B + (j0 + q) * ldb + k0;
+            for (long kb = 0; kb < kc; kb += 8) {
+                long ke = kc - kb < 8 ? kc : kb + 8;
+                for (long j = 0; j < cols; j++)
+                    for (long k = kb; k < ke; k++) bp[k * nr + j] = src[j * ldb + k];
+            }
+            for (long k = 0; k < kc; k++)
+                for (long j = cols; j < nr; j++) bp[k * nr + j] = 0;
+        }
+    }
+}
+
+typedef struct {
+    const IMPL *impl;
+    int tA, tB;
+    long M, N, K;
+    T alpha, beta;
+    const T *A, *B;
+    long lda, ldb, ldc;
+    T *C;
+    int split_n;  // threads split columns (else rows)
+    long chunk;   // columns or rows per thread, a multiple of nr or mr
+} FN(gemm_job);
+
+// Small and mid-sized products: A is read in place through strides, and so is B unless
+// it is transposed (then it is copied into panels first). Loop order: one B panel
+// (K x NR, kept in L1/L2) against all row tiles of A.
+static void FN(gemm_unpacked)(const FN(gemm_job) *g) {
+    const IMPL *im = g->impl;
+    const int mr = im->mr, nr = im->nr;
+    const long M = g->M, N = g->N, K = g->K;
+    const long rsa = g->tA ? 1 : g->lda, csa = g->tA ? g->lda : 1;
+    T *bp = 0;
+    if (g->tB) {
+        size_t need = (size_t)K * (size_t)(((N + nr - 1) / nr) * nr);
+        bp = FN(buffer)(&FN(tls_bpack), &FN(tls_bcap), need);
+        if (!bp) return;
+        FN(pack_b)(im, 1, g->B, g->ldb, 0, K, 0, N, bp);
+    }
+    for (long j = 0; j < N; j += nr) {
+        long nrr = N - j < nr ? N - j : nr;
+        const T *b = bp ? bp + j * K : g->B + j;
+        long rsb = bp ? nr : g->ldb;
+        UKR kern = im->general;
+        long step = mr;
+        if (im->narrow && nrr <= im->nr_n) { kern = im->narrow; step = im->mr_n; }
+        for (long i = 0; i < M; i += step) {
+            long mrr = M - i < step ? M - i : step;
+            kern(K, g->A + i * rsa, rsa, csa, b, rsb, g->alpha, g->beta,
+                 g->C + i * g->ldc + j, g->ldc, mrr, nrr);
+        }
+    }
+}
+
+static void FN(gemm_packed)(const FN(gemm_job) *g) {
+    const IMPL *im = g->impl;
+    const int mr = im->mr, nr = im->nr;
+    const long M = g->M, N = g->N, K = g->K;
+    const long KC = GEMM_KC, MC = GEMM_MC, NC = GEMM_NC;
+    long kcmax = K < KC ? K : KC;
+    long mcmax = M < MC ? ((M + mr - 1) / mr) * mr : MC;
+    long ncmax = N < NC ? ((N + nr - 1) / nr) * nr : NC;
+    T *ap = FN(buffer)(&FN(tls_apack), &FN(tls_acap), (size_t)mcmax * kcmax);
+    T *bp = FN(buffer)(&FN(tls_bpack), &FN(tls_bcap), (size_t)ncmax * kcmax);
+    if (!ap || !bp) return;
+    for (long jc = 0; jc < N; jc += NC) {
+        long nc = N - jc < NC ? N - jc : NC;
+        for (long pc = 0; pc < K; pc += KC) {
+            long kc = K - pc < KC ? K - pc : KC;
+            T beta = pc == 0 ? g->beta : (T)1;
+            FN(pack_b)(im, g->tB, g->B, g->ldb, pc, kc, jc, nc, bp);
+            for (long ic = 0; ic < M; ic += MC) {
+                long mc = M - ic < MC ? M - ic : MC;
+                FN(pack_a)(g->tA, g->A, g->lda, ic, mc, pc, kc, mr, ap);
+                for (long jr = 0; jr < nc; jr += nr) {
+                    long nrr = nc - jr < nr ? nc - jr : nr;
+                    for (long ir = 0; ir < mc; ir += mr) {
+                        long mrr = mc - ir < mr ? mc - ir : mr;
+                        im->packed(kc, ap + ir * kc, 1, mr, bp + jr * kc, nr, g->alpha, beta,
+                                   g->C + (ic + ir) * g->ldc + jc + jr, g->ldc, mrr, nrr);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void FN(gemm_serial)(const FN(gemm_job) *g) {
+    // Below this footprint the copies made by packing cost more than they save.
+    double bytes = ((double)g->M + (double)g->N) * (double)g->K * sizeof(T);
+    if (bytes <= GEMM_UNPACKED_BYTES)
+        FN(gemm_unpacked)(g);
+    else
+        FN(gemm_packed)(g);
+}
+
+// One thread's share: a block of rows or of columns, itself a complete smaller GEMM.
+static void FN(gemm_part)(void *ctx, long t) {
+    const FN(gemm_job) *g = (const FN(gemm_job) *)ctx;
+    FN(gemm_job) s = *g;
+    long lo = t * g->chunk;
+    if (g->split_n) {
+        if (lo >= g->N) return;
+        s.N = g->N - lo < g->chunk ? g->N - lo : g->chunk;
+        s.B = g->tB ? g->B + lo * g->ldb : g->B + lo;
+        s.C = g->C + lo;
+    } else {
+        if (lo >= g->M) return;
+        s.M = g->M - lo < g->chunk ? g->M - lo : g->chunk;
+        s.A = g->tA ? g->A + lo : g->A + lo * g->lda;
+        s.C = g->C + lo * g->ldc;
+    }
+    FN(gemm_serial)(&s);
+}
+
+void API(int transA, int transB, long M, long N, long K, T alpha, const T *A, long lda,
+         const T *B, long ldb, T beta, T *C, long ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0) {  // nothing to multiply: C = beta * C
+        for (long i = 0; i < M; i++)
+            for (long j = 0; j < N; j++)
+                C[i * ldc + j] = beta == 0 ? (T)0 : beta * C[i * ldc + j];
+        return;
+    }
+    const IMPL *impl;
+    switch (nabla_kernels_isa()) {
+#if NABLA_X86
+    case NABLA_ISA_AVX512: impl = &IMPL_AVX512; break;
+    case NABLA_ISA_AVX2: impl = &IMPL_AVX2; break;
+#endif
+    default: impl = &IMPL_PORTABLE; break;
+    }
+    FN(gemm_job) g = {impl, transA != 0, transB != 0, M, N, K, alpha, beta, A, B,
+                      lda, ldb, ldc, C, 0, 0};
+    long nt = nabla_num_threads();
+    double flops = 2.0 * (double)M * (double)N * (double)K;
+    if (nt > 1 && flops >= GEMM_PARALLEL_FLOPS) {
+        // Split the longer side into chunks of whole register tiles; each chunk is a
+        // complete smaller GEMM, and every element of C goes through the same operations
+        // whatever the chunking, so results do not depend on the thread count. Chunks
+        // are handed out dynamically (a descheduled thread just takes fewer); the packed
+        // path repacks A or B per chunk, so it gets one chunk per thread.
+        g.split_n = N >= M;
+        long tile = g.split_n ? impl->nr : impl->mr;
+        long len = g.split_n ? N : M;
+        long tiles = (len + tile - 1) / tile;
+        double bytes = ((double)M + (double)N) * (double)K * sizeof(T);
+        long chunks = bytes <= GEMM_UNPACKED_BYTES ? 4 * nt : nt;
+        if (chunks > tiles) chunks = tiles;
+        g.chunk = ((tiles + chunks - 1) / chunks) * tile;
+        chunks = (len + g.chunk - 1) / g.chunk;
+        nabla_parallel_for(chunks, (int)nt, FN(gemm_part), &g);
+    } else {
+        FN(gemm_serial)(&g);
+    }
+}
+
+#undef FN
+#undef CAT
+#undef CAT_

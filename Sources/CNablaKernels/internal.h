@@ -1,0 +1,83 @@
+// Private declarations shared by the CNablaKernels source files (not part of the API).
+#ifndef CNABLA_INTERNAL_H
+#define CNABLA_INTERNAL_H
+
+#include "CNablaKernels.h"
+#include <stddef.h>
+
+// Attributes for per-function instruction sets. SwiftPM compiles C for baseline x86-64
+// and we may not use unsafeFlags, so every fast function carries its own target.
+#if defined(__x86_64__) || defined(__i386__)
+#define NABLA_X86 1
+#define NABLA_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma")))
+#define NABLA_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define NABLA_X86 0
+#endif
+#define NABLA_INLINE static inline __attribute__((always_inline))
+
+// ---- threads (threads.c) -------------------------------------------------------------
+// Runs fn(ctx, i) for every i in [0, n) on the calling thread plus up to nthreads-1 pool
+// workers, handing tasks out dynamically; returns when all are done. Callers must make
+// each task's result independent of the thread that runs it (then results do not depend
+// on timing or thread count).
+void nabla_parallel_for(long n, int nthreads, void (*fn)(void *ctx, long i), void *ctx);
+
+// ---- GEMM micro-kernels ------------------------------------------------------------------
+// A micro-kernel computes an MR x NR tile:
+//   C[i][j] = alpha * sum_k A(i,k) * B(k,j) + beta * C[i][j]   for i < mr, j < nr
+// with A(i,k) = a[i*rsa + k*csa] (only rows i < mr are read) and B(k,j) = b[k*rsb + j].
+// The packed kernel reads all NR columns of B (packed panels are zero-padded); the
+// general kernel reads only columns j < nr, so it can run on B in place.
+// beta == 0 overwrites C without reading it.
+typedef void (*nabla_ukr_f32)(long kc, const float *a, long rsa, long csa,
+                              const float *b, long rsb, float alpha, float beta,
+                              float *c, long ldc, long mr, long nr);
+typedef void (*nabla_ukr_f64)(long kc, const double *a, long rsa, long csa,
+                              const double *b, long rsb, double alpha, double beta,
+                              double *c, long ldc, long mr, long nr);
+
+// Packs one nr-wide panel of a transposed B: bp[k*nr + j] = B[j*ldb + k] for j < cols,
+// zero for cols <= j < nr, k < kc. Optional (0: the driver's scalar loop is used).
+typedef void (*nabla_packbt_f32)(const float *B, long ldb, long kc, long cols, float *bp);
+typedef void (*nabla_packbt_f64)(const double *B, long ldb, long kc, long cols, double *bp);
+
+typedef struct {
+    int mr, nr;               // register tile
+    nabla_ukr_f32 packed;     // A packed (rsa = 1, csa = mr), B packed (rsb = nr)
+    nabla_ukr_f32 general;    // any rsa/csa/rsb
+    nabla_packbt_f32 pack_bt;
+    // Optional strided kernel for a last panel at most nr_n wide (mr_n x nr_n tiles):
+    // keeps more lanes busy than an nr-wide tile when N is small, e.g. N = 10.
+    int mr_n, nr_n;
+    nabla_ukr_f32 narrow;
+} nabla_gemm_f32_impl;
+typedef struct {
+    int mr, nr;
+    nabla_ukr_f64 packed;
+    nabla_ukr_f64 general;
+    nabla_packbt_f64 pack_bt;
+    int mr_n, nr_n;
+    nabla_ukr_f64 narrow;
+} nabla_gemm_f64_impl;
+
+extern const nabla_gemm_f32_impl nabla_sgemm_portable, nabla_sgemm_avx2, nabla_sgemm_avx512;
+extern const nabla_gemm_f64_impl nabla_dgemm_portable, nabla_dgemm_avx2, nabla_dgemm_avx512;
+
+// ---- vector math (vmath_*.c) ---------------------------------------------------------------
+void nabla_vexp_portable(const float *x, float *y, long n);
+void nabla_vlog_portable(const float *x, float *y, long n);
+void nabla_vsigmoid_portable(const float *x, float *y, long n);
+void nabla_vtanh_portable(const float *x, float *y, long n);
+#if NABLA_X86
+void nabla_vexp_avx2(const float *x, float *y, long n);
+void nabla_vlog_avx2(const float *x, float *y, long n);
+void nabla_vsigmoid_avx2(const float *x, float *y, long n);
+void nabla_vtanh_avx2(const float *x, float *y, long n);
+void nabla_vexp_avx512(const float *x, float *y, long n);
+void nabla_vlog_avx512(const float *x, float *y, long n);
+void nabla_vsigmoid_avx512(const float *x, float *y, long n);
+void nabla_vtanh_avx512(const float *x, float *y, long n);
+#endif
+
+#endif

@@ -1,0 +1,370 @@
+// Tests of the C kernels (CNablaKernels) on every instruction-set path this CPU has,
+// against plain Swift reference loops. Sizes stay modest: debug builds compile C at -O0.
+// The suite is serialized because the ISA and thread count are process-wide settings.
+import Testing
+import CNablaKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Deterministic pseudo-random numbers in [-1, 1).
+struct KernelRNG {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+    mutating func next() -> Double {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Double(state >> 11) / Double(1 << 53) * 2 - 1
+    }
+    mutating func floats(_ n: Int) -> [Float] { (0..<n).map { _ in Float(next()) } }
+    mutating func doubles(_ n: Int) -> [Double] { (0..<n).map { _ in next() } }
+}
+
+/// Runs body once per ISA path the CPU supports (portable, avx2, avx512), then restores
+/// the path that was in effect.
+func forEachISA(_ body: (Int32) throws -> Void) rethrows {
+    let saved = nabla_kernels_isa()
+    defer { _ = nabla_kernels_set_isa(saved) }
+    var seen = Set<Int32>()
+    for want in Int32(0)...2 {
+        let got = nabla_kernels_set_isa(want)
+        if seen.insert(got).inserted { try body(got) }
+    }
+}
+
+func withThreads<R>(_ n: Int32, _ body: () throws -> R) rethrows -> R {
+    let saved = nabla_num_threads()
+    nabla_set_num_threads(n)
+    defer { nabla_set_num_threads(saved) }
+    return try body()
+}
+
+/// One GEMM problem with strided storage, and its reference product in Double.
+struct GemmCase {
+    let tA: Bool, tB: Bool, M: Int, N: Int, K: Int, lda: Int, ldb: Int, ldc: Int
+    let a: [Double], b: [Double], c0: [Double]
+    /// reference op(A)·op(B) and sum of |a||b| (for the rounding-error bound), M×N
+    var prod: [Double] = [], absProd: [Double] = []
+
+    init(tA: Bool, tB: Bool, M: Int, N: Int, K: Int, seed: UInt64) {
+        self.tA = tA; self.tB = tB; self.M = M; self.N = N; self.K = K
+        lda = (tA ? M : K) + 3; ldb = (tB ? K : N) + 2; ldc = N + 5
+        var rng = KernelRNG(seed)
+        a = rng.doubles(lda * (tA ? K : M))
+        b = rng.doubles(ldb * (tB ? N : K))
+        c0 = rng.doubles(ldc * M)
+        var p = [Double](repeating: 0, count: M * N), q = p
+        // Strides of op(A)(i, k) and op(B)(k, j); raw pointers keep debug builds quick.
+        let (ai, ak) = tA ? (1, lda) : (lda, 1), (bk, bj) = tB ? (1, ldb) : (ldb, 1)
+        let (M, N, K) = (M, N, K)
+        a.withUnsafeBufferPointer { A in
+            b.withUnsafeBufferPointer { B in
+                for i in 0..<M {
+                    for j in 0..<N {
+                        var s = 0.0, t = 0.0
+                        var pa = A.baseAddress! + i * ai, pb = B.baseAddress! + j * bj
+                        for _ in 0..<K {
+                            let xy = pa.pointee * pb.pointee
+                            s += xy; t += abs(xy)
+                            pa += ak; pb += bk
+                        }
+                        p[i * N + j] = s; q[i * N + j] = t
+                    }
+                }
+            }
+        }
+        prod = p; absProd = q
+    }
+
+    /// Runs sgemm on a C pre-filled with c0 (or NaN when nanC) and checks every element
+    /// against alpha*prod + beta*c0, and that the padding columns of C were not touched.
+    func checkF32(alpha: Float, beta: Float, nanC: Bool = false) -> Bool {
+        let A = a.map { Float($0) }, B = b.map { Float($0) }
+        var C = nanC ? [Float](repeating: .nan, count: c0.count) : c0.map { Float($0) }
+        nabla_sgemm(tA ? 1 : 0, tB ? 1 : 0, M, N, K, alpha, A, lda, B, ldb, beta, &C, ldc)
+        return verify(C.map { Double($0) }, Double(alpha), Double(beta), nanC, eps: 6e-8,
+                      inputRound: true)
+    }
+    func checkF64(alpha: Double, beta: Double, nanC: Bool = false) -> Bool {
+        var C = nanC ? [Double](repeating: .nan, count: c0.count) : c0
+        nabla_dgemm(tA ? 1 : 0, tB ? 1 : 0, M, N, K, alpha, a, lda, b, ldb, beta, &C, ldc)
+        return verify(C, alpha, beta, nanC, eps: 1.2e-16, inputRound: false)
+    }
+    private func verify(_ C: [Double], _ alpha: Double, _ beta: Double, _ nanC: Bool,
+                        eps: Double, inputRound: Bool) -> Bool {
+        for i in 0..<M {
+            for j in 0..<ldc {
+                let got = C[i * ldc + j]
+                if j >= N {  // padding must be untouched
+                    if nanC ? !got.isNaN : got != Double(Float(c0[i * ldc + j])) && got != c0[i * ldc + j] { return false }
+                    continue
+                }
+                let old = nanC ? 0 : (inputRound ? Double(Float(c0[i * ldc + j])) : c0[i * ldc + j])
+                let want = alpha * prod[i * N + j] + (beta == 0 ? 0 : beta * old)
+                // Rounding of the inputs to Float (relative 6e-8 each) and of every sum.
+                let bound = abs(alpha) * absProd[i * N + j] * eps * Double(K + 4) * 2
+                    + abs(beta * old) * eps * 4 + 1e-300
+                if !(abs(got - want) <= bound) { return false }
+            }
+        }
+        return true
+    }
+}
+
+@Suite(.serialized) struct KernelTests {
+    static let sizes = [1, 2, 7, 33, 65, 127, 200]
+    /// (M, N, K): every size on the diagonal plus mixed shapes, including the skinny
+    /// products of the MNIST trainers.
+    static let shapes: [(Int, Int, Int)] =
+        sizes.map { ($0, $0, $0) } + [(1, 200, 7), (200, 1, 33), (7, 65, 127), (33, 127, 2),
+                                      (65, 7, 200), (127, 33, 1), (2, 200, 65), (10, 30, 78),
+                                      (64, 20, 50), (13, 9, 300)]
+
+    @Test func isaSelection() {
+        let best = nabla_kernels_set_isa(2)
+        #expect(best >= 0 && best <= 2)
+        #expect(nabla_kernels_set_isa(0) == 0)
+        #expect(nabla_kernels_set_isa(-5) == 0)
+        #expect(nabla_kernels_set_isa(99) == best)
+        #expect(String(cString: nabla_kernels_isa_name(0)) == "portable")
+        #expect(String(cString: nabla_kernels_isa_name(1)) == "avx2")
+        #expect(String(cString: nabla_kernels_isa_name(2)) == "avx512")
+        withThreads(0) { #expect(nabla_num_threads() == 1) }
+        withThreads(3) { #expect(nabla_num_threads() == 3) }
+    }
+
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func gemmMatchesReference(tA: Bool, tB: Bool) {
+        for (idx, s) in Self.shapes.enumerated() {
+            let g = GemmCase(tA: tA, tB: tB, M: s.0, N: s.1, K: s.2, seed: UInt64(idx + 1))
+            forEachISA { isa in
+                // alpha/beta variants rotate over the shapes to keep debug runs quick
+                let variants = [(1.0, 0.0), (0.5, 1.0), (-1.5, 0.25)]
+                for (alpha, beta) in [variants[idx % 3], variants[(idx + 1) % 3]] {
+                    #expect(g.checkF32(alpha: Float(alpha), beta: Float(beta)),
+                            "sgemm isa \(isa) \(s) tA \(tA) tB \(tB) alpha \(alpha) beta \(beta)")
+                    #expect(g.checkF64(alpha: alpha, beta: beta),
+                            "dgemm isa \(isa) \(s) tA \(tA) tB \(tB) alpha \(alpha) beta \(beta)")
+                }
+                // beta == 0 must overwrite C without reading it.
+                #expect(g.checkF32(alpha: 1, beta: 0, nanC: true), "sgemm NaN C isa \(isa) \(s)")
+                #expect(g.checkF64(alpha: 2, beta: 0, nanC: true), "dgemm NaN C isa \(isa) \(s)")
+            }
+        }
+    }
+
+    @Test func gemmDegenerateSizes() {
+        forEachISA { _ in
+            // K == 0: C = beta * C; alpha == 0 likewise; M or N == 0: nothing happens.
+            var C: [Float] = [1, 2, 3, 4]
+            let A: [Float] = [1, 1], B: [Float] = [1, 1]
+            nabla_sgemm(0, 0, 2, 2, 0, 1, A, 1, B, 2, 0.5, &C, 2)
+            #expect(C == [0.5, 1, 1.5, 2])
+            var D: [Float] = [.nan, .nan, .nan, .nan]
+            nabla_sgemm(0, 0, 2, 2, 0, 1, A, 1, B, 2, 0, &D, 2)
+            #expect(D == [0, 0, 0, 0])
+            var E: [Double] = [1, 2, 3, 4]
+            nabla_dgemm(1, 1, 2, 2, 1, 0, [1, 1], 2, [1, 1], 1, 2, &E, 2)
+            #expect(E == [2, 4, 6, 8])
+            nabla_sgemm(0, 0, 0, 2, 3, 1, A, 3, B, 2, 0, &C, 2)
+            nabla_sgemm(0, 0, 2, 0, 3, 1, A, 3, B, 2, 0, &C, 2)
+            #expect(C == [0.5, 1, 1.5, 2])
+        }
+    }
+
+    /// Threaded products are bit-identical to single-threaded ones, and repeatable.
+    @Test func gemmThreadsAgree() {
+        let M = 150, N = 140, K = 120  // above the threading threshold
+        var rng = KernelRNG(7)
+        let A = rng.floats(M * K), B = rng.floats(K * N)
+        let Ad = rng.doubles(M * K), Bd = rng.doubles(K * N)
+        forEachISA { isa in
+            for (tA, tB) in [(0, 0), (1, 1), (0, 1)] as [(Int32, Int32)] {
+                let lda = tA != 0 ? M : K, ldb = tB != 0 ? K : N
+                func runS(_ t: Int32) -> [Float] {
+                    withThreads(t) {
+                        var C = [Float](repeating: 0, count: M * N)
+                        nabla_sgemm(tA, tB, M, N, K, 1, A, lda, B, ldb, 0, &C, N)
+                        return C
+                    }
+                }
+                func runD(_ t: Int32) -> [Double] {
+                    withThreads(t) {
+                        var C = [Double](repeating: 0, count: M * N)
+                        nabla_dgemm(tA, tB, M, N, K, 1, Ad, lda, Bd, ldb, 0, &C, N)
+                        return C
+                    }
+                }
+                let s1 = runS(1), s2 = runS(2), s2b = runS(2), s3 = runS(3)
+                #expect(s1 == s2 && s2 == s2b && s1 == s3, "sgemm threads isa \(isa)")
+                let d1 = runD(1), d2 = runD(2), d2b = runD(2)
+                #expect(d1 == d2 && d2 == d2b, "dgemm threads isa \(isa)")
+            }
+        }
+    }
+
+    // ---- vector math ----------------------------------------------------------------------
+
+    /// Arguments covering the whole float range, the interesting edges and special values;
+    /// the count is not a multiple of 16 so the vector tails run too.
+    static func sweep(from lo: Double, to hi: Double, count: Int) -> [Float] {
+        (0..<count).map { Float(lo + (hi - lo) * Double($0) / Double(count - 1)) }
+    }
+    static let specials: [Float] = [0, -0.0, .infinity, -.infinity, .nan, 88.72, 88.7228, 88.73,
+                                    89, 100, -87.3, -87.4, -100, -103.9, -104, -110, -200, 1e-8,
+                                    -1e-8, 0.625, -0.625, 0.6249, 9, -9, 20, -20, .greatestFiniteMagnitude,
+                                    -.greatestFiniteMagnitude, .leastNonzeroMagnitude, Float(1e-40 as Double)]
+
+    func apply(_ f: (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void,
+               _ x: [Float]) -> [Float] {
+        var y = [Float](repeating: 0, count: x.count)
+        f(x, &y, x.count)
+        return y
+    }
+
+    @Test func vexpMatchesLibm() {
+        let xs = Self.sweep(from: -110, to: 90, count: 20011) + Self.sweep(from: -2, to: 2, count: 4001) + Self.specials
+        forEachISA { isa in
+            let y = apply(nabla_vexp_f32, xs)
+            var bad = 0
+            for (x, v) in zip(xs, y) {
+                let r = exp(Double(x))
+                if x.isNaN { if !v.isNaN { bad += 1 }; continue }
+                if r > Double(Float.greatestFiniteMagnitude) { if v != .infinity { bad += 1 }; continue }
+                if r < Double(Float.leastNormalMagnitude) {  // denormal or zero: absolute
+                    if !(abs(Double(v) - r) <= 2 * Double(Float.leastNonzeroMagnitude)) { bad += 1 }
+                    continue
+                }
+                if !(abs(Double(v) - r) <= 1e-6 * r) { bad += 1 }
+            }
+            #expect(bad == 0, "vexp isa \(isa): \(bad) bad values")
+            // in place
+            var z = xs
+            z.withUnsafeMutableBufferPointer { nabla_vexp_f32($0.baseAddress, $0.baseAddress, $0.count) }
+            #expect(zip(z, y).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        }
+    }
+
+    @Test func vlogMatchesLibm() {
+        // log-spaced positive values from denormals to the top of the range, values around 1
+        var xs: [Float] = (0..<20000).map { Float(exp(-103.0 + 191.0 * Double($0) / 19999)) }
+        xs += Self.sweep(from: 0.5, to: 2, count: 3001)
+        xs += [Float.leastNonzeroMagnitude, Float(1e-40 as Double), Float.leastNormalMagnitude, 1, Float.greatestFiniteMagnitude]
+        forEachISA { isa in
+            let y = apply(nabla_vlog_f32, xs)
+            var bad = 0
+            for (x, v) in zip(xs, y) {
+                let r = log(Double(x))
+                if !(abs(Double(v) - r) <= 1e-6 * abs(r) + 1e-45) { bad += 1 }
+            }
+            #expect(bad == 0, "vlog isa \(isa): \(bad) bad values")
+            let s = apply(nabla_vlog_f32, [0, -0.0, -1, .infinity, -.infinity, .nan, 1])
+            #expect(s[0] == -.infinity && s[1] == -.infinity && s[2].isNaN && s[3] == .infinity)
+            #expect(s[4].isNaN && s[5].isNaN && s[6] == 0)
+        }
+    }
+
+    @Test func vsigmoidAndTanhMatchLibm() {
+        let xs = Self.sweep(from: -120, to: 120, count: 24007) + Self.sweep(from: -3, to: 3, count: 6001) + Self.specials
+        forEachISA { isa in
+            let s = apply(nabla_vsigmoid_f32, xs), t = apply(nabla_vtanh_f32, xs)
+            var badS = 0, badT = 0
+            for i in xs.indices {
+                let x = Double(xs[i])
+                if x.isNaN {
+                    if !s[i].isNaN { badS += 1 }
+                    if !t[i].isNaN { badT += 1 }
+                    continue
+                }
+                if !(abs(Double(s[i]) - 1 / (1 + exp(-x))) < 2e-7) { badS += 1 }
+                if !(abs(Double(t[i]) - tanh(x)) < 2e-7) { badT += 1 }
+            }
+            #expect(badS == 0, "vsigmoid isa \(isa): \(badS) bad values")
+            #expect(badT == 0, "vtanh isa \(isa): \(badT) bad values")
+            // exact limits, no NaN
+            let e = apply(nabla_vsigmoid_f32, [.infinity, -.infinity, 200, -200, 0])
+            #expect(e == [1, 0, 1, 0, 0.5])
+            let h = apply(nabla_vtanh_f32, [.infinity, -.infinity, 20, -20, 0, -0.0])
+            #expect(h == [1, -1, 1, -1, 0, 0] && h[5].sign == .minus)
+            // short inputs (tails only)
+            for n in [1, 3, 15, 17] {
+                let x = Array(xs[1000..<(1000 + n)])
+                #expect(apply(nabla_vsigmoid_f32, x) == Array(s[1000..<(1000 + n)]))
+            }
+        }
+    }
+
+    // ---- im2col / col2im -----------------------------------------------------------------------
+
+    struct ConvShape {
+        let C, H, W, KH, KW, sh, sw, ph, pw, dh, dw: Int
+        var OH: Int { (H + 2 * ph - dh * (KH - 1) - 1) / sh + 1 }
+        var OW: Int { (W + 2 * pw - dw * (KW - 1) - 1) / sw + 1 }
+        var rows: Int { C * KH * KW }
+    }
+    static let convShapes = [
+        ConvShape(C: 1, H: 28, W: 28, KH: 5, KW: 5, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1),
+        ConvShape(C: 20, H: 12, W: 12, KH: 5, KW: 5, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1),
+        ConvShape(C: 3, H: 9, W: 8, KH: 3, KW: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1),
+        ConvShape(C: 2, H: 11, W: 10, KH: 3, KW: 2, sh: 2, sw: 3, ph: 1, pw: 2, dh: 2, dw: 1),
+        ConvShape(C: 2, H: 7, W: 9, KH: 2, KW: 3, sh: 3, sw: 1, ph: 2, pw: 0, dh: 1, dw: 3),
+        ConvShape(C: 1, H: 4, W: 4, KH: 3, KW: 3, sh: 1, sw: 1, ph: 3, pw: 3, dh: 1, dw: 1),
+        ConvShape(C: 1, H: 1, W: 1, KH: 1, KW: 1, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1),
+    ]
+
+    /// Reference: the value of cols[row][oi*OW+oj] is x at this index, or nil in padding.
+    func sourceIndex(_ s: ConvShape, row: Int, oi: Int, oj: Int) -> Int? {
+        let c = row / (s.KH * s.KW), ki = (row / s.KW) % s.KH, kj = row % s.KW
+        let ii = oi * s.sh - s.ph + ki * s.dh, jj = oj * s.sw - s.pw + kj * s.dw
+        guard ii >= 0, ii < s.H, jj >= 0, jj < s.W else { return nil }
+        return (c * s.H + ii) * s.W + jj
+    }
+
+    @Test func im2colMatchesNaive() {
+        for (n, s) in Self.convShapes.enumerated() {
+            var rng = KernelRNG(UInt64(100 + n))
+            let x = rng.doubles(s.C * s.H * s.W)
+            let ncol = s.OH * s.OW
+            var want = [Double](repeating: 0, count: s.rows * ncol)
+            for row in 0..<s.rows {
+                for oi in 0..<s.OH {
+                    for oj in 0..<s.OW {
+                        if let k = sourceIndex(s, row: row, oi: oi, oj: oj) { want[row * ncol + oi * s.OW + oj] = x[k] }
+                    }
+                }
+            }
+            var got = [Double](repeating: .nan, count: want.count)
+            nabla_im2col_f64(x, s.C, s.H, s.W, s.KH, s.KW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.OH, s.OW, &got)
+            #expect(got == want, "im2col_f64 \(s)")
+            var gotf = [Float](repeating: .nan, count: want.count)
+            nabla_im2col_f32(x.map { Float($0) }, s.C, s.H, s.W, s.KH, s.KW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.OH, s.OW, &gotf)
+            #expect(gotf == want.map { Float($0) }, "im2col_f32 \(s)")
+
+            // col2im against a naive scatter-add, starting from a nonzero x (it accumulates)
+            let cols = rng.doubles(want.count)
+            let base = rng.doubles(x.count)
+            var ref = base
+            for row in 0..<s.rows {
+                for oi in 0..<s.OH {
+                    for oj in 0..<s.OW {
+                        if let k = sourceIndex(s, row: row, oi: oi, oj: oj) { ref[k] += cols[row * ncol + oi * s.OW + oj] }
+                    }
+                }
+            }
+            var back = base
+            nabla_col2im_f64(cols, s.C, s.H, s.W, s.KH, s.KW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.OH, s.OW, &back)
+            #expect(zip(back, ref).allSatisfy { abs($0 - $1) <= 1e-12 }, "col2im_f64 \(s)")
+            var backf = base.map { Float($0) }
+            nabla_col2im_f32(cols.map { Float($0) }, s.C, s.H, s.W, s.KH, s.KW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.OH, s.OW, &backf)
+            #expect(zip(backf, ref).allSatisfy { abs(Double($0) - $1) <= 1e-5 }, "col2im_f32 \(s)")
+
+            // Adjoint: <im2col(x), c> == <x, col2im(c)>
+            var zero = [Double](repeating: 0, count: x.count)
+            nabla_col2im_f64(cols, s.C, s.H, s.W, s.KH, s.KW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.OH, s.OW, &zero)
+            let lhs = zip(got, cols).reduce(0) { $0 + $1.0 * $1.1 }
+            let rhs = zip(x, zero).reduce(0) { $0 + $1.0 * $1.1 }
+            #expect(abs(lhs - rhs) <= 1e-10 * (abs(lhs) + 1), "adjoint \(s)")
+        }
+    }
+}
