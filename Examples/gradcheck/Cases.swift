@@ -89,6 +89,20 @@ func allCases() -> [GradientCase] {
     add("where", [rand([3, 4]), rand([4])]) { x in Tensor.where(x[0] .> 0, x[0], x[1]) }
     // Through float32 and back: the difference step must dwarf float32 rounding.
     add("cast", [rand([3])], eps: 1e-2) { $0[0].cast(to: .float32).cast(to: .float64) * 2 }
+    // Slicing, joining, padding and indexing.
+    add("slice", [rand([4, 6])]) { $0[0].slice(axis: 1, start: 1, end: -1, step: 2).exp() }
+    add("subscript", [rand([3, 4, 5])]) { $0[0][1..., 0..<3, 2].sigmoid() }
+    add("concat", [rand([2, 3]), rand([2, 2])]) { Tensor.concat([$0[0], $0[1], $0[0]], axis: 1).square() }
+    add("stack", [rand([2, 3]), rand([2, 3])]) { Tensor.stack([$0[0], $0[1]], axis: 1).tanh() }
+    add("split", [rand([6, 2])]) { x in let p = x[0].split(sizes: [1, 2, 3], axis: 0); return p[0].sum() * p[2].sum() + p[1].square().sum() }
+    add("pad", [rand([2, 3])]) { $0[0].padded([(1, 0), (2, 1)], value: 0.5).exp() }
+    add("gather", [rand([3, 4])]) { $0[0].gathered(indices: Tensor(shape: [3, 2], scalars: [0, 3, 1, 1, 2, 0] as [Double]), axis: 1).exp() }
+    add("indexSelect", [rand([4, 3])]) { $0[0].indexSelect(indices: [3, 0, 3], axis: 0).sigmoid() }
+    add("dropout", [rand([3, 4])]) { x in
+        var g = RandomGenerator(seed: 5)
+        return x[0].dropout(mask: Tensor.dropoutMask(shape: [3, 4], keepProbability: 0.5, dtype: .float64, using: &g),
+                            keepProbability: 0.5)
+    }
     // Second order: gradients of gradients.
     for (name, f) in [("sigmoid", { (x: [Tensor]) in x[0].sigmoid() }),
                       ("tanh", { (x: [Tensor]) in x[0].tanh() }),
