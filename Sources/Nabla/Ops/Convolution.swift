@@ -175,16 +175,31 @@ extension Tensor {
     }
 }
 
-/// The raw loops behind the convolution ops: im2col + GEMM per image, images split across
-/// threads when the batch is big enough to pay for it.
+/// The raw loops behind the convolution ops: im2col + GEMM per image.
+///
+/// Threads: when one image's GEMM is big enough for the C kernels to split it across their
+/// own thread pool, images run one after another and the kernels use the cores. When it is
+/// smaller (the first MNIST layer), the kernels would stay single-threaded, so the images
+/// are split across threads here instead. Both levels at once would oversubscribe the
+/// cores: the C pool spin-waits, which on a 2-core machine costs far more than it saves.
+/// Measured (release, 1 thread, MNIST shapes): one GEMM over the whole batch
+/// ([C_out, K] × [K, N·P]) was slower than per-image GEMMs (its column matrix leaves the
+/// L2 cache, and the output then needs a transpose), so per-image it is.
 enum Conv2dKernels {
     /// Below this many multiply–adds a convolution stays on the calling thread.
     static let parallelThreshold = 1 << 18
+    /// Mirrors GEMM_PARALLEL_FLOPS of the C kernels: a GEMM of at least this many FLOPs
+    /// (2·M·N·K) is threaded by the kernels themselves.
+    static let kernelThreadingFlops = 2_000_000
 
-    /// Contiguous ranges of images, one per thread (a single range when the work is small).
+    /// Contiguous ranges of images, one per thread (a single range when the work is small
+    /// or when each image's GEMM is threaded by the kernels).
     static func imageChunks(_ g: Conv2dGeometry) -> [Range<Int>] {
         let threads = Swift.min(Threading.threadCount, g.n)
-        guard threads > 1, g.macs >= parallelThreshold else { return [0..<g.n] }
+        let perImageFlops = 2 * g.cout * g.k * g.p
+        guard threads > 1, g.macs >= parallelThreshold, perImageFlops < kernelThreadingFlops else {
+            return [0..<g.n]
+        }
         let per = (g.n + threads - 1) / threads
         return stride(from: 0, to: g.n, by: per).map { $0..<Swift.min(g.n, $0 + per) }
     }
