@@ -34,6 +34,29 @@ private func naiveConv2d(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, stride: 
     return Tensor(shape: [n, cout, oh, ow], scalars: out, dtype: x.dtype)
 }
 
+/// Max pooling by its definition (padding is −∞).
+private func naiveMaxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) -> Tensor {
+    let xs = x.scalars(as: Double.self)
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let oh = (h + 2 * padding.0 - kernel.0) / stride.0 + 1, ow = (w + 2 * padding.1 - kernel.1) / stride.1 + 1
+    var out: [Double] = []
+    for plane in 0..<(n * c) {
+        for oi in 0..<oh {
+            for oj in 0..<ow {
+                var m = -Double.infinity
+                for ki in 0..<kernel.0 {
+                    for kj in 0..<kernel.1 {
+                        let i = oi * stride.0 - padding.0 + ki, j = oj * stride.1 - padding.1 + kj
+                        if i >= 0 && i < h && j >= 0 && j < w { m = max(m, xs[(plane * h + i) * w + j]) }
+                    }
+                }
+                out.append(m)
+            }
+        }
+    }
+    return Tensor(shape: [n, c, oh, ow], scalars: out, dtype: x.dtype)
+}
+
 /// One convolution configuration: input shape, weight shape, stride, padding, dilation.
 struct ConvCase: Sendable, CustomTestStringConvertible {
     let input: [Int], weight: [Int]
@@ -202,6 +225,26 @@ private let gradientCases: [ConvCase] = [
                     [-1, -2, -4, -5, -6, -8, -13, -14, -16], shape: [1, 1, 3, 3])
     }
 
+    @Test func maxPoolMatchesDirectLoopInEveryPath() {
+        // 2×2 stride 2 unpadded has its own loop; odd sizes drop the last row and column.
+        let x = randn([2, 3, 7, 6], seed: 77)
+        for (k, s, p) in [((2, 2), (2, 2), (0, 0)), ((3, 2), (2, 1), (1, 1)), ((2, 3), (1, 3), (1, 0)), ((1, 1), (2, 2), (0, 0))] {
+            expectClose(x.maxPool2d(kernelSize: k, stride: s, padding: p),
+                        naiveMaxPool2d(x, kernel: k, stride: s, padding: p), rtol: 0, atol: 0)
+        }
+    }
+
+    @Test func maxPoolPropagatesNaN() {
+        let nan = Float.nan
+        let x = Tensor(shape: [1, 1, 2, 4], scalars: [1, nan, 3, 4,
+                                                      9, 2, 0, nan])
+        let fast = x.maxPool2d(2).scalars
+        #expect(fast[0].isNaN && fast[1].isNaN)
+        let general = x.maxPool2d(kernelSize: (2, 2), stride: (2, 2), padding: (1, 1)).scalars
+        #expect(general.count == 6)
+        #expect(general[0] == 1 && general[1].isNaN && general[2] == 4)
+    }
+
     @Test func maxPoolTiesSendTheGradientToTheFirstMaximum() {
         let x = Tensor(shape: [1, 1, 2, 4], scalars: [5, 5, 1, 2,
                                                       5, 0, 2, 2] as [Float]).requiringGrad()
@@ -272,9 +315,11 @@ private let gradientCases: [ConvCase] = [
     // MARK: bad arguments
 
     @Test func badShapesStopTheProgram() async {
-        await #expect(processExitsWith: .failure) {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor.zeros([10, 3, 28, 28]).conv2d(Tensor.zeros([20, 1, 5, 5]))
         }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("conv2d: input [10, 3, 28, 28] has 3 channels but weight [20, 1, 5, 5] expects 1"))
         await #expect(processExitsWith: .failure) {
             _ = Tensor.zeros([1, 1, 3, 3]).conv2d(Tensor.zeros([1, 1, 5, 5]), padding: (0, 0))
         }

@@ -38,6 +38,9 @@ struct Pool2dGeometry {
         guard kh <= hp, kw <= wp else {
             opFailure(op, "kernel \(kh)×\(kw) is larger than the padded input \(hp)×\(wp) (input \(describe(input)), padding (\(ph), \(pw)))")
         }
+        guard h * w <= Int(Int32.max) else {
+            opFailure(op, "input planes of \(h)×\(w) elements are too large (indices are 32-bit)")
+        }
         oh = (hp - kh) / sh + 1
         ow = (wp - kw) / sw + 1
     }
@@ -200,6 +203,10 @@ enum PoolKernels {
     static func maxForward<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
                                             _ idx: UnsafeMutablePointer<Int32>, _ g: Pool2dGeometry,
                                             _ start: Int, _ end: Int) {
+        if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 {
+            maxForward2x2(x, y, idx, g, start, end)
+            return
+        }
         let planeIn = g.h * g.w, planeOut = g.oh * g.ow
         for plane in start..<end {
             let xp = x + plane * planeIn, yp = y + plane * planeOut, ip = idx + plane * planeOut
@@ -227,6 +234,34 @@ enum PoolKernels {
                     let o = oi * g.ow + oj
                     yp[o] = best
                     ip[o] = Int32(truncatingIfNeeded: bestIndex)
+                }
+            }
+        }
+    }
+
+    /// The common 2×2, stride 2, unpadded case without the window loops (same choice rule:
+    /// the first NaN, else the first of tied maxima).
+    private static func maxForward2x2<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
+                                                       _ idx: UnsafeMutablePointer<Int32>, _ g: Pool2dGeometry,
+                                                       _ start: Int, _ end: Int) {
+        let planeIn = g.h * g.w, planeOut = g.oh * g.ow, w = g.w
+        for plane in start..<end {
+            let xp = x + plane * planeIn, yp = y + plane * planeOut, ip = idx + plane * planeOut
+            for oi in 0..<g.oh {
+                let top = 2 * oi * w
+                let r0 = xp + top, r1 = r0 + w
+                let yo = yp + oi * g.ow, io = ip + oi * g.ow
+                for oj in 0..<g.ow {
+                    let j = 2 * oj
+                    var best = r0[j], at = top + j
+                    if !best.isNaN {
+                        let b = r0[j + 1], c = r1[j], d = r1[j + 1]
+                        if b > best || b.isNaN { best = b; at = top + j + 1 }
+                        if !best.isNaN && (c > best || c.isNaN) { best = c; at = top + w + j }
+                        if !best.isNaN && (d > best || d.isNaN) { best = d; at = top + w + j + 1 }
+                    }
+                    yo[oj] = best
+                    io[oj] = Int32(truncatingIfNeeded: at)
                 }
             }
         }
