@@ -218,18 +218,28 @@ enum PoolKernels {
                     let jStart = Swift.max(j0, 0), jEnd = Swift.min(j0 + g.kw, g.w)
                     var best = -T.infinity
                     var bestIndex = iStart * g.w + jStart
+                    // PyTorch's rule: a NaN wins; among tied maxima the first stays. The
+                    // plain comparison compiles to selects; a NaN (seen in the running sum)
+                    // sends the window through the exact rule.
+                    var probe: T = 0
                     for i in iStart..<iEnd {
-                        let row = i * g.w
+                        let row = i &* g.w
                         for j in jStart..<jEnd {
-                            let v = xp[row + j]
-                            // NaN wins (and stays), as in PyTorch; ties keep the first.
-                            if v > best || v.isNaN {
-                                best = v
-                                bestIndex = row + j
-                                if v.isNaN { break }
+                            let v = xp[row &+ j]
+                            probe += v
+                            if v > best { best = v; bestIndex = row &+ j }
+                        }
+                    }
+                    if probe.isNaN {
+                        best = -T.infinity
+                        bestIndex = iStart &* g.w &+ jStart
+                        for i in iStart..<iEnd {
+                            let row = i &* g.w
+                            for j in jStart..<jEnd {
+                                let v = xp[row &+ j]
+                                if v > best || v.isNaN { best = v; bestIndex = row &+ j }
                             }
                         }
-                        if best.isNaN { break }
                     }
                     let o = oi * g.ow + oj
                     yp[o] = best
@@ -239,8 +249,7 @@ enum PoolKernels {
         }
     }
 
-    /// The common 2×2, stride 2, unpadded case without the window loops (same choice rule:
-    /// the first NaN, else the first of tied maxima).
+    /// The common 2×2, stride 2, unpadded case without the window loops (same choice rule).
     private static func maxForward2x2<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
                                                        _ idx: UnsafeMutablePointer<Int32>, _ g: Pool2dGeometry,
                                                        _ start: Int, _ end: Int) {
@@ -253,12 +262,18 @@ enum PoolKernels {
                 let yo = yp + oi * g.ow, io = ip + oi * g.ow
                 for oj in 0..<g.ow {
                     let j = 2 * oj
-                    var best = r0[j], at = top + j
-                    if !best.isNaN {
-                        let b = r0[j + 1], c = r1[j], d = r1[j + 1]
-                        if b > best || b.isNaN { best = b; at = top + j + 1 }
-                        if !best.isNaN && (c > best || c.isNaN) { best = c; at = top + w + j }
-                        if !best.isNaN && (d > best || d.isNaN) { best = d; at = top + w + j + 1 }
+                    // Plain comparisons compile to selects instead of branches (which element
+                    // wins is random, and mispredictions cost more than the work); a NaN,
+                    // which they would skip, sends the window through the exact rule.
+                    let a = r0[j], b = r0[j &+ 1], c = r1[j], d = r1[j &+ 1]
+                    var best = a, at = top &+ j
+                    if b > best { best = b; at = top &+ j &+ 1 }
+                    if c > best { best = c; at = top &+ w &+ j }
+                    if d > best { best = d; at = top &+ w &+ j &+ 1 }
+                    if (a + b + c + d).isNaN {
+                        (best, at) = (a, top &+ j)
+                        for (v, k) in [(b, top &+ j &+ 1), (c, top &+ w &+ j), (d, top &+ w &+ j &+ 1)]
+                        where v > best || v.isNaN { (best, at) = (v, k) }
                     }
                     yo[oj] = best
                     io[oj] = Int32(truncatingIfNeeded: at)
