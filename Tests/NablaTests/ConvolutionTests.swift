@@ -152,6 +152,33 @@ private let gradientCases: [ConvCase] = [
         expectClose(gw, serial, rtol: 1e-10, atol: 1e-10)
     }
 
+    @Test func largeImagesSplitIntoRowBlocksAgree() {
+        // Each image's GEMMs here are above the kernels' threading threshold, so with
+        // several threads they are cut into row blocks: forward, and both backward ops
+        // through the adjoint identity, must still be exact.
+        let x = randn([2, 10, 16, 16], seed: 24), w = randn([48, 10, 3, 3], seed: 25)
+        let y = x.conv2d(w, padding: (1, 1))
+        expectClose(y, naiveConv2d(x, w, padding: (1, 1)), rtol: 1e-10, atol: 1e-10)
+        let gy = randn(y.shape, seed: 26)
+        let gx = Tensor.conv2dBackwardInput(gy, w, inputShape: x.shape, stride: (1, 1), padding: (1, 1), dilation: (1, 1))
+        let gw = Tensor.conv2dBackwardWeight(x, gy, weightShape: w.shape, stride: (1, 1), padding: (1, 1), dilation: (1, 1))
+        let lhs = (y * gy).sum().doubleScalar
+        #expect(abs((x * gx).sum().doubleScalar - lhs) < 1e-9 * max(1, abs(lhs)))
+        #expect(abs((w * gw).sum().doubleScalar - lhs) < 1e-9 * max(1, abs(lhs)))
+        // Element by element against single images, whose GEMMs are never cut.
+        let xs = x.scalars(as: Double.self), gys = gy.scalars(as: Double.self)
+        let (xn, yn) = (10 * 256, 48 * 256)
+        var gwSum = Tensor.zeros(w.shape, dtype: .float64)
+        for i in 0..<2 {
+            let xi = Tensor(shape: [1, 10, 16, 16], scalars: Array(xs[(i * xn)..<((i + 1) * xn)]), dtype: .float64)
+            let gyi = Tensor(shape: [1, 48, 16, 16], scalars: Array(gys[(i * yn)..<((i + 1) * yn)]), dtype: .float64)
+            let gxi = Tensor.conv2dBackwardInput(gyi, w, inputShape: xi.shape, stride: (1, 1), padding: (1, 1), dilation: (1, 1))
+            expectClose(gxi, Array(gx.scalars(as: Double.self)[(i * xn)..<((i + 1) * xn)]), rtol: 1e-10, atol: 1e-10)
+            gwSum = gwSum + Tensor.conv2dBackwardWeight(xi, gyi, weightShape: w.shape, stride: (1, 1), padding: (1, 1), dilation: (1, 1))
+        }
+        expectClose(gw, gwSum, rtol: 1e-10, atol: 1e-10)
+    }
+
     @Test func rankThreeInputIsOneImage() {
         let x = randn([2, 5, 5], seed: 31), w = randn([3, 2, 3, 3], seed: 32)
         let y = x.conv2d(w, padding: (1, 1))

@@ -177,11 +177,11 @@ extension Tensor {
 
 /// The raw loops behind the convolution ops: im2col + GEMM per image.
 ///
-/// Threads: when one image's GEMM is big enough for the C kernels to split it across their
-/// own thread pool, images run one after another and the kernels use the cores. When it is
-/// smaller (the first MNIST layer), the kernels would stay single-threaded, so the images
-/// are split across threads here instead. Both levels at once would oversubscribe the
-/// cores: the C pool spin-waits, which on a 2-core machine costs far more than it saves.
+/// Threads: a large batch is split into one range of images per thread here, and each
+/// thread's GEMMs are then cut into row blocks small enough that the C kernels never
+/// thread them too. Both levels at once oversubscribe the cores, and the C pool
+/// spin-waits, which on this 2-core VM made the second MNIST layer 5–30× slower. With a
+/// single image (or a small batch) the GEMM is called whole and the kernels may thread it.
 /// Measured (release, 1 thread, MNIST shapes): one GEMM over the whole batch
 /// ([C_out, K] × [K, N·P]) was slower than per-image GEMMs (its column matrix leaves the
 /// L2 cache, and the output then needs a transpose), so per-image it is.
@@ -192,16 +192,37 @@ enum Conv2dKernels {
     /// (2·M·N·K) is threaded by the kernels themselves.
     static let kernelThreadingFlops = 2_000_000
 
-    /// Contiguous ranges of images, one per thread (a single range when the work is small
-    /// or when each image's GEMM is threaded by the kernels).
+    /// Contiguous ranges of images, one per thread (a single range when the work is small).
     static func imageChunks(_ g: Conv2dGeometry) -> [Range<Int>] {
         let threads = Swift.min(Threading.threadCount, g.n)
-        let perImageFlops = 2 * g.cout * g.k * g.p
-        guard threads > 1, g.macs >= parallelThreshold, perImageFlops < kernelThreadingFlops else {
-            return [0..<g.n]
-        }
+        guard threads > 1, g.macs >= parallelThreshold else { return [0..<g.n] }
         let per = (g.n + threads - 1) / threads
         return stride(from: 0, to: g.n, by: per).map { $0..<Swift.min(g.n, $0 + per) }
+    }
+
+    /// `gemm`, but when `unthreaded` it is cut into blocks of rows below the kernels'
+    /// threading threshold, for callers that already run one GEMM per thread.
+    static func gemm(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ c: UnsafeMutableRawPointer,
+                     dtype: DType, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
+                     lda: Int, ldb: Int, accumulate: Bool = false, unthreaded: Bool) {
+        let perRow = 2 * n * k
+        guard unthreaded, perRow > 0, m * perRow >= kernelThreadingFlops else {
+            Nabla.gemm(a, b, c, dtype: dtype, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                       lda: lda, ldb: ldb, accumulate: accumulate)
+            return
+        }
+        let size = dtype.byteCount
+        let rowsPerCall = Swift.max(1, (kernelThreadingFlops - 1) / perRow)
+        var i = 0
+        while i < m {
+            let rows = Swift.min(rowsPerCall, m - i)
+            // Row i of op(A) starts at row i of A, or at column i when A is stored transposed.
+            let aOffset = (transposeA ? i : i * lda) * size
+            Nabla.gemm(a + aOffset, b, c + i * n * size, dtype: dtype, m: rows, n: n, k: k,
+                       transposeA: transposeA, transposeB: transposeB, lda: lda, ldb: ldb,
+                       accumulate: accumulate)
+            i += rows
+        }
     }
 
     /// Runs `body(chunkIndex, images)` for every chunk, in parallel when there are several.
@@ -250,7 +271,7 @@ enum Conv2dKernels {
         let out = TensorStorage(count: g.n * g.cout * g.p, dtype: dtype)
         if out.count == 0 { return out }
         let identity = unfoldIsIdentity(g)
-        let chunks = imageChunks(g)
+        let chunks = imageChunks(g), threaded = chunks.count > 1
         run(chunks) { _, images in
             let scratch = identity ? nil : TensorStorage(count: g.k * g.p, dtype: dtype)
             for i in images {
@@ -259,7 +280,7 @@ enum Conv2dKernels {
                 var cols = xi
                 if let scratch { im2col(xi, g, scratch.base, dtype: dtype); cols = scratch.base }
                 gemm(w.base, cols, yi, dtype: dtype, m: g.cout, n: g.p, k: g.k,
-                     transposeA: false, transposeB: false, lda: g.k, ldb: g.p)
+                     transposeA: false, transposeB: false, lda: g.k, ldb: g.p, unthreaded: threaded)
                 if let bias {
                     switch dtype {
                     case .float32: addBias(yi, bias.base, g, Float.self)
@@ -288,7 +309,8 @@ enum Conv2dKernels {
         let out = identity ? TensorStorage(count: g.n * g.cin * g.h * g.w, dtype: dtype)
                            : TensorStorage.zeros(count: g.n * g.cin * g.h * g.w, dtype: dtype)
         if out.count == 0 { return out }
-        run(imageChunks(g)) { _, images in
+        let chunks = imageChunks(g), threaded = chunks.count > 1
+        run(chunks) { _, images in
             let scratch = identity ? nil : TensorStorage(count: g.k * g.p, dtype: dtype)
             for i in images {
                 let gyi = gy.base + i * g.cout * g.p * size
@@ -296,7 +318,7 @@ enum Conv2dKernels {
                 // With an identity unfold the column matrix is the image gradient itself.
                 let cols = scratch?.base ?? gxi
                 gemm(w.base, gyi, cols, dtype: dtype, m: g.k, n: g.p, k: g.cout,
-                     transposeA: true, transposeB: false, lda: g.k, ldb: g.p)
+                     transposeA: true, transposeB: false, lda: g.k, ldb: g.p, unthreaded: threaded)
                 if scratch != nil { col2im(cols, g, gxi, dtype: dtype) }
             }
         }
@@ -311,7 +333,7 @@ enum Conv2dKernels {
         let out = TensorStorage.zeros(count: wCount, dtype: dtype)
         if g.n == 0 || g.p == 0 || wCount == 0 { return out }
         let identity = unfoldIsIdentity(g)
-        let chunks = imageChunks(g)
+        let chunks = imageChunks(g), threaded = chunks.count > 1
         let partials = (1..<chunks.count).map { _ in TensorStorage(count: wCount, dtype: dtype) }
         run(chunks) { c, images in
             let target = c == 0 ? out : partials[c - 1]
@@ -323,7 +345,7 @@ enum Conv2dKernels {
                 if let scratch { im2col(xi, g, scratch.base, dtype: dtype); cols = scratch.base }
                 gemm(gyi, cols, target.base, dtype: dtype, m: g.cout, n: g.k, k: g.p,
                      transposeA: false, transposeB: true, lda: g.p, ldb: g.p,
-                     accumulate: i != images.lowerBound || c == 0)
+                     accumulate: i != images.lowerBound || c == 0, unthreaded: threaded)
             }
         }
         for partial in partials {
