@@ -104,13 +104,13 @@ extension Tensor {
         }
         let out = Tensor(storage: Conv2dKernels.forward(storage, weight.storage, bias?.storage, g),
                          shape: g.outputShape)
-        let x = self
-        let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-        return out.recorded("conv2d", inputs) { gy, ctx in
+        let x = self, hasBias = bias != nil
+        return out.recorded("conv2d", bias.map { [x, weight, $0] } ?? [x, weight]) { gy, ctx in
             var grads: [Tensor?] = [nil, nil]
             if ctx.needsGradient(0) { grads[0] = Tensor.conv2dBackwardInput(gy, weight, g) }
             if ctx.needsGradient(1) { grads[1] = Tensor.conv2dBackwardWeight(x, gy, g) }
-            if inputs.count == 3 { grads.append(ctx.needsGradient(2) ? gy.sum(axes: [0, 2, 3]) : nil) }
+            // The bias is added at every position of every image.
+            if hasBias { grads.append(ctx.needsGradient(2) ? gy.sum(axes: [0, 2, 3]) : nil) }
             return grads
         }
     }
