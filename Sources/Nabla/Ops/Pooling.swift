@@ -45,6 +45,9 @@ struct Pool2dGeometry {
         ow = (wp - kw) / sw + 1
     }
 
+    /// The common 2×2 window with stride 2 and no padding, which has its own loops.
+    var isPlain2x2: Bool { kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 }
+
     /// Planes per thread chunk, so that small poolings stay on one thread.
     var planeGrain: Int {
         let work = Swift.max(1, oh * ow * kh * kw)
@@ -203,7 +206,7 @@ enum PoolKernels {
     static func maxForward<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
                                             _ idx: UnsafeMutablePointer<Int32>, _ g: Pool2dGeometry,
                                             _ start: Int, _ end: Int) {
-        if g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 {
+        if g.isPlain2x2 {
             maxForward2x2(x, y, idx, g, start, end)
             return
         }
@@ -286,6 +289,19 @@ enum PoolKernels {
                                             _ g: Pool2dGeometry, _ start: Int, _ end: Int) {
         let planeIn = g.h * g.w, planeOut = g.oh * g.ow
         let scale = 1 / T(Double(g.kh * g.kw))
+        if g.isPlain2x2 {
+            for plane in start..<end {
+                let xp = x + plane * planeIn, yp = y + plane * planeOut
+                for oi in 0..<g.oh {
+                    let r0 = xp + 2 * oi * g.w, r1 = r0 + g.w, yo = yp + oi * g.ow
+                    for oj in 0..<g.ow {
+                        let j = 2 &* oj
+                        yo[oj] = (r0[j] + r0[j &+ 1] + r1[j] + r1[j &+ 1]) * scale
+                    }
+                }
+            }
+            return
+        }
         for plane in start..<end {
             let xp = x + plane * planeIn, yp = y + plane * planeOut
             for oi in 0..<g.oh {
@@ -309,6 +325,20 @@ enum PoolKernels {
                                              _ g: Pool2dGeometry, _ start: Int, _ end: Int) {
         let planeIn = g.h * g.w, planeOut = g.oh * g.ow
         let scale = 1 / T(Double(g.kh * g.kw))
+        if g.isPlain2x2 {
+            // Windows do not overlap: each input element gets one value (or keeps its zero).
+            for plane in start..<end {
+                let xp = gx + plane * planeIn, yp = gy + plane * planeOut
+                for oi in 0..<g.oh {
+                    let r0 = xp + 2 * oi * g.w, r1 = r0 + g.w, yo = yp + oi * g.ow
+                    for oj in 0..<g.ow {
+                        let j = 2 &* oj, v = yo[oj] * scale
+                        r0[j] = v; r0[j &+ 1] = v; r1[j] = v; r1[j &+ 1] = v
+                    }
+                }
+            }
+            return
+        }
         for plane in start..<end {
             let xp = gx + plane * planeIn, yp = gy + plane * planeOut
             for oi in 0..<g.oh {
