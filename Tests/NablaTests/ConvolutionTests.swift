@@ -124,6 +124,16 @@ private let gradientCases: [ConvCase] = [
                                                stride: c.stride, padding: c.padding, dilation: c.dilation)
         #expect(y32.dtype == .float32)
         expectClose(y32, expected.cast(to: .float32), rtol: 1e-4, atol: 1e-4)
+        // Both backward kernels agree across dtypes (float64 is checked numerically elsewhere).
+        let gy = randn(y.shape, seed: 14)
+        let gx = Tensor.conv2dBackwardInput(gy, w, inputShape: x.shape, stride: c.stride, padding: c.padding, dilation: c.dilation)
+        let gw = Tensor.conv2dBackwardWeight(x, gy, weightShape: w.shape, stride: c.stride, padding: c.padding, dilation: c.dilation)
+        let gx32 = Tensor.conv2dBackwardInput(gy.cast(to: .float32), w.cast(to: .float32), inputShape: x.shape,
+                                              stride: c.stride, padding: c.padding, dilation: c.dilation)
+        let gw32 = Tensor.conv2dBackwardWeight(x.cast(to: .float32), gy.cast(to: .float32), weightShape: w.shape,
+                                               stride: c.stride, padding: c.padding, dilation: c.dilation)
+        expectClose(gx32, gx.cast(to: .float32), rtol: 1e-4, atol: 1e-4)
+        expectClose(gw32, gw.cast(to: .float32), rtol: 1e-4, atol: 1e-3)
     }
 
     @Test func batchIsSplitAcrossThreadsWithTheSameResult() {
