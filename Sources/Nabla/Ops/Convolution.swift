@@ -268,12 +268,12 @@ enum Conv2dKernels {
     static func forward(_ x: TensorStorage, _ w: TensorStorage, _ bias: TensorStorage?,
                         _ g: Conv2dGeometry) -> TensorStorage {
         let dtype = x.dtype, size = dtype.byteCount
-        let out = TensorStorage(count: g.n * g.cout * g.p, dtype: dtype)
+        let out = TensorStorage.make(count: g.n * g.cout * g.p, dtype: dtype)
         if out.count == 0 { return out }
         let identity = unfoldIsIdentity(g)
         let chunks = imageChunks(g), threaded = chunks.count > 1
         run(chunks) { _, images in
-            let scratch = identity ? nil : TensorStorage(count: g.k * g.p, dtype: dtype)
+            let scratch = identity ? nil : TensorStorage.make(count: g.k * g.p, dtype: dtype)
             for i in images {
                 let xi = x.base + i * g.cin * g.h * g.w * size
                 let yi = out.base + i * g.cout * g.p * size
@@ -306,12 +306,12 @@ enum Conv2dKernels {
     static func backwardInput(_ gy: TensorStorage, _ w: TensorStorage, _ g: Conv2dGeometry) -> TensorStorage {
         let dtype = w.dtype, size = dtype.byteCount
         let identity = unfoldIsIdentity(g)
-        let out = identity ? TensorStorage(count: g.n * g.cin * g.h * g.w, dtype: dtype)
+        let out = identity ? TensorStorage.make(count: g.n * g.cin * g.h * g.w, dtype: dtype)
                            : TensorStorage.zeros(count: g.n * g.cin * g.h * g.w, dtype: dtype)
         if out.count == 0 { return out }
         let chunks = imageChunks(g), threaded = chunks.count > 1
         run(chunks) { _, images in
-            let scratch = identity ? nil : TensorStorage(count: g.k * g.p, dtype: dtype)
+            let scratch = identity ? nil : TensorStorage.make(count: g.k * g.p, dtype: dtype)
             for i in images {
                 let gyi = gy.base + i * g.cout * g.p * size
                 let gxi = out.base + i * g.cin * g.h * g.w * size
@@ -334,10 +334,10 @@ enum Conv2dKernels {
         if g.n == 0 || g.p == 0 || wCount == 0 { return out }
         let identity = unfoldIsIdentity(g)
         let chunks = imageChunks(g), threaded = chunks.count > 1
-        let partials = (1..<chunks.count).map { _ in TensorStorage(count: wCount, dtype: dtype) }
+        let partials = (1..<chunks.count).map { _ in TensorStorage.make(count: wCount, dtype: dtype) }
         run(chunks) { c, images in
             let target = c == 0 ? out : partials[c - 1]
-            let scratch = identity ? nil : TensorStorage(count: g.k * g.p, dtype: dtype)
+            let scratch = identity ? nil : TensorStorage.make(count: g.k * g.p, dtype: dtype)
             for i in images {
                 let xi = x.base + i * g.cin * g.h * g.w * size
                 let gyi = gy.base + i * g.cout * g.p * size

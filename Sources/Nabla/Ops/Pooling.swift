@@ -84,7 +84,7 @@ extension Tensor {
         }
         let g = Pool2dGeometry(input: shape, kernelSize: kernelSize, stride: stride, padding: padding,
                                op: "maxPool2d")
-        let out = TensorStorage(count: g.planes * g.oh * g.ow, dtype: dtype)
+        let out = TensorStorage.make(count: g.planes * g.oh * g.ow, dtype: dtype)
         let indices = PoolIndices(count: out.count)
         let x = storage
         Threading.forChunks(g.planes, grain: g.planeGrain) { start, end in
@@ -128,7 +128,7 @@ extension Tensor {
     }
 
     static func avgPool2d(_ x: Tensor, _ g: Pool2dGeometry) -> Tensor {
-        let out = TensorStorage(count: g.planes * g.oh * g.ow, dtype: x.dtype)
+        let out = TensorStorage.make(count: g.planes * g.oh * g.ow, dtype: x.dtype)
         let xs = x.storage
         Threading.forChunks(g.planes, grain: g.planeGrain) { start, end in
             switch xs.dtype {
@@ -185,7 +185,7 @@ extension Tensor {
         guard x.shape == g.inputShape else {
             opFailure("maxPool2dGather", "input has shape \(describe(x.shape)); expected \(describe(g.inputShape))")
         }
-        let out = TensorStorage(count: g.planes * g.oh * g.ow, dtype: x.dtype)
+        let out = TensorStorage.make(count: g.planes * g.oh * g.ow, dtype: x.dtype)
         let xs = x.storage
         Threading.forChunks(g.planes, grain: g.planeGrain) { start, end in
             switch xs.dtype {
