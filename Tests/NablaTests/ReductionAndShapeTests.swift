@@ -97,3 +97,27 @@ import Testing
         expectGradientsCorrect([y]) { $0[0].sumToShape([3, 1]) }
     }
 }
+
+@Suite struct BatchNormOpTests {
+    @Test func normalizesEachChannelOverBatchAndSpace() {
+        let x = Tensor(shape: [2, 2, 2], scalars: [1, 2, 10, 20, 3, 4, 30, 40] as [Double])
+        let (y, mean, variance) = x.batchNormalized(weight: nil, bias: nil, epsilon: 0)
+        expectClose(mean, [2.5, 25])
+        expectClose(variance, [1.25, 125])
+        let s = 1 / 1.25.squareRoot()
+        expectClose(y, [-1.5 * s, -0.5 * s, -1.5 * s, -0.5 * s, 0.5 * s, 1.5 * s, 0.5 * s, 1.5 * s])
+        let (z, _, _) = x.batchNormalized(weight: Tensor([2, 3] as [Double]), bias: Tensor([1, -1] as [Double]), epsilon: 0)
+        expectClose(z, [1 - 3 * s, 1 - s, -1 - 4.5 * s, -1 - 1.5 * s, 1 + s, 1 + 3 * s, -1 + 1.5 * s, -1 + 4.5 * s])
+    }
+
+    @Test func fusedBackwardMatchesNumericalGradients() {
+        let x = randn([3, 2, 4], seed: 91), w = randn([2], seed: 92), b = randn([2], seed: 93)
+        expectGradientsCorrect([x, w, b]) { $0[0].batchNormalized(weight: $0[1], bias: $0[2]).output * Tensor.arange(0, 24, dtype: .float64).reshaped(3, 2, 4) }
+        expectGradientsCorrect([randn([5, 3], seed: 94)]) { $0[0].batchNormalized(weight: nil, bias: nil).output.square() }
+    }
+
+    @Test func secondOrderThroughTheComposedBackward() {
+        let x = randn([3, 2, 2], seed: 95), w = randn([2], seed: 96)
+        expectSecondOrderCorrect([x, w]) { $0[0].batchNormalized(weight: $0[1], bias: nil).output.tanh() }
+    }
+}

@@ -62,33 +62,31 @@ public final class BatchNorm: Module, CustomStringConvertible, TrainingModeSensi
             layerFailure(description, "input \(describeShape(input.shape)) does not have \(featureCount) channels on axis 1 (expected [N, \(featureCount)] or [N, \(featureCount), …])")
         }
         requireDType(input, runningMean.value.dtype, layer: description)
-        let axes = [0] + Array(2..<input.rank)
         var statShape = [Int](repeating: 1, count: input.rank)
         statShape[1] = featureCount
-        let normalized: Tensor
         if isTraining {
             let n = input.count / featureCount
             guard n > 1 else {
                 layerFailure(description, "input \(describeShape(input.shape)) has one value per channel; training needs more than one (use a larger batch or eval())")
             }
-            let mean = input.mean(axes: axes, keepDims: true)
-            let centered = input - mean
-            let variance = centered.square().mean(axes: axes, keepDims: true)   // biased, as PyTorch normalizes
-            normalized = centered / (variance + epsilon).sqrt()
+            // One fused op: normalization, scale and shift, with the batch statistics.
+            let (output, batchMean, batchVariance) = input.batchNormalized(
+                weight: weight?.value, bias: bias?.value, epsilon: epsilon)
             withoutGradients {
                 let m = momentum
-                let batchMean = mean.detached().reshaped([featureCount])
-                let unbiased = variance.detached().reshaped([featureCount]) * (Double(n) / Double(n - 1))
+                let unbiased = batchVariance * (Double(n) / Double(n - 1))
                 runningMean.value = runningMean.value * (1 - m) + batchMean * m
                 runningVariance.value = runningVariance.value * (1 - m) + unbiased * m
             }
-        } else {
-            let mean = runningMean.value.reshaped(statShape)
-            let variance = runningVariance.value.reshaped(statShape)
-            normalized = (input - mean) / (variance + epsilon).sqrt()
+            return output
         }
-        guard let weight, let bias else { return normalized }
-        return normalized * weight.value.reshaped(statShape) + bias.value.reshaped(statShape)
+        // Inference: one scale and one shift per channel, folded from the running statistics
+        // and the affine parameters (so only two passes over the input).
+        var scale = 1 / (runningVariance.value + epsilon).sqrt()
+        if let weight { scale = scale * weight.value }
+        var shift = -runningMean.value * scale
+        if let bias { shift = shift + bias.value }
+        return input * scale.reshaped(statShape) + shift.reshaped(statShape)
     }
 }
 

@@ -1,0 +1,137 @@
+import Dispatch
+
+extension Tensor {
+    /// Batch normalization with the batch's own statistics: every channel (axis 1) is
+    /// normalized over all other axes to zero mean and unit variance, then scaled by
+    /// `weight` and shifted by `bias` (both of shape [C], optional).
+    ///
+    /// Returns the output and the per-channel batch mean and biased variance (without a
+    /// graph), which a BatchNorm layer folds into its running statistics. One fused pass
+    /// forward and one backward instead of a dozen elementwise ops; when the backward pass is
+    /// itself recorded (`createGraph`), it is written with tensor ops so that second
+    /// derivatives work.
+    public func batchNormalized(weight: Tensor?, bias: Tensor?, epsilon: Double = 1e-5)
+        -> (output: Tensor, mean: Tensor, variance: Tensor) {
+        guard rank >= 2 else { opFailure("batchNormalized", "input \(describe(shape)) needs rank ≥ 2 ([N, C, …])") }
+        let c = shape[1], n = shape[0], s = count / Swift.max(n * c, 1)
+        for (name, p) in [("weight", weight), ("bias", bias)] {
+            if let p, p.shape != [c] || p.dtype != dtype {
+                opFailure("batchNormalized", "\(name) \(describe(p.shape)) \(p.dtype) must be [\(c)] \(dtype) for input \(describe(shape))")
+            }
+        }
+        guard n * s > 1 else {
+            opFailure("batchNormalized", "input \(describe(shape)) has one value per channel; the batch statistics need more")
+        }
+        let out = TensorStorage.make(count: count, dtype: dtype)
+        let mean = TensorStorage.make(count: c, dtype: dtype), variance = TensorStorage.make(count: c, dtype: dtype)
+        func run<T: TensorScalar>(_: T.Type) {
+            let x = storage.pointer(as: T.self), y = out.pointer(as: T.self)
+            let mu = mean.pointer(as: T.self), v = variance.pointer(as: T.self)
+            let gamma = weight?.storage.pointer(as: T.self), beta = bias?.storage.pointer(as: T.self)
+            let m = Double(n * s)
+            Threading.forChunks(c, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(n * s, 1))) { c0, c1 in
+                for ch in c0..<c1 {
+                    var sum = 0.0
+                    for i in 0..<n { let row = x + (i * c + ch) * s; for j in 0..<s { sum += row[j].doubleValue } }
+                    let mean = sum / m
+                    var ss = 0.0
+                    for i in 0..<n {
+                        let row = x + (i * c + ch) * s
+                        for j in 0..<s { let d = row[j].doubleValue - mean; ss += d * d }
+                    }
+                    let variance = ss / m
+                    mu[ch] = T(mean)
+                    v[ch] = T(variance)
+                    let scale = T((gamma.map { $0[ch].doubleValue } ?? 1) / (variance + epsilon).squareRoot())
+                    let shift = T(beta.map { $0[ch].doubleValue } ?? 0) - T(mean) * scale
+                    for i in 0..<n {
+                        let src = x + (i * c + ch) * s, dst = y + (i * c + ch) * s
+                        for j in 0..<s { dst[j] = src[j] * scale + shift }
+                    }
+                }
+            }
+        }
+        switch dtype {
+        case .float32: run(Float.self)
+        case .float64: run(Double.self)
+        }
+        let meanT = Tensor(storage: mean, shape: [c]), varT = Tensor(storage: variance, shape: [c])
+        var inputs = [self]
+        if let weight { inputs.append(weight) }
+        if let bias { inputs.append(bias) }
+        let hasWeight = weight != nil, hasBias = bias != nil
+        let output = Tensor(storage: out, shape: shape).recorded("batchNorm", inputs) { g, ctx in
+            let x = ctx.input(0), w: Tensor? = hasWeight ? ctx.input(1) : nil
+            let grads = isGradientRecordingEnabled
+                ? batchNormBackwardComposed(g, x, w, epsilon: epsilon)
+                : batchNormBackwardFused(g, x, w, meanT, varT, epsilon: epsilon)
+            var result: [Tensor?] = [grads.input]
+            if hasWeight { result.append(grads.weight) }
+            if hasBias { result.append(grads.bias) }
+            return result
+        }
+        return (output, meanT, varT)
+    }
+}
+
+private func statisticsShape(_ x: Tensor) -> [Int] {
+    var s = [Int](repeating: 1, count: x.rank)
+    s[1] = x.shape[1]
+    return s
+}
+
+/// The batch-norm backward written with tensor ops (differentiable again).
+private func batchNormBackwardComposed(_ g: Tensor, _ x: Tensor, _ w: Tensor?, epsilon: Double)
+    -> (input: Tensor, weight: Tensor, bias: Tensor) {
+    let axes = [0] + Array(2..<x.rank)
+    let mean = x.mean(axes: axes, keepDims: true)
+    let centered = x - mean
+    let invStd = 1 / ((centered * centered).mean(axes: axes, keepDims: true) + epsilon).sqrt()
+    let xhat = centered * invStd
+    let gamma = w?.reshaped(statisticsShape(x)) ?? Tensor.ones(statisticsShape(x), dtype: x.dtype)
+    let dx = gamma * invStd * (g - g.mean(axes: axes, keepDims: true) - xhat * (g * xhat).mean(axes: axes, keepDims: true))
+    return (dx, (g * xhat).sum(axes: axes), g.sum(axes: axes))
+}
+
+/// The batch-norm backward in two passes over memory per channel:
+/// dβ = Σg, dγ = Σg·x̂, dx = γ/σ · (g − dβ/M − x̂·dγ/M).
+private func batchNormBackwardFused(_ g: Tensor, _ x: Tensor, _ w: Tensor?, _ mean: Tensor, _ variance: Tensor,
+                                    epsilon: Double) -> (input: Tensor, weight: Tensor, bias: Tensor) {
+    let c = x.shape[1], n = x.shape[0], s = x.count / (n * c)
+    let dx = TensorStorage.make(count: x.count, dtype: x.dtype)
+    let dw = TensorStorage.make(count: c, dtype: x.dtype), db = TensorStorage.make(count: c, dtype: x.dtype)
+    func run<T: TensorScalar>(_: T.Type) {
+        let px = x.storage.pointer(as: T.self), pg = g.storage.pointer(as: T.self), pdx = dx.pointer(as: T.self)
+        let mu = mean.storage.pointer(as: T.self), v = variance.storage.pointer(as: T.self)
+        let gamma = w?.storage.pointer(as: T.self)
+        let pdw = dw.pointer(as: T.self), pdb = db.pointer(as: T.self)
+        let m = Double(n * s)
+        Threading.forChunks(c, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(n * s, 1))) { c0, c1 in
+            for ch in c0..<c1 {
+                let mean = mu[ch].doubleValue, invStd = 1 / (v[ch].doubleValue + epsilon).squareRoot()
+                var sg = 0.0, sgx = 0.0
+                for i in 0..<n {
+                    let xr = px + (i * c + ch) * s, gr = pg + (i * c + ch) * s
+                    for j in 0..<s {
+                        let gv = gr[j].doubleValue
+                        sg += gv
+                        sgx += gv * (xr[j].doubleValue - mean) * invStd
+                    }
+                }
+                pdb[ch] = T(sg)
+                pdw[ch] = T(sgx)
+                let k = T((gamma.map { $0[ch].doubleValue } ?? 1) * invStd)
+                let a = T(sg / m), b = T(sgx / m), tmean = T(mean), tinv = T(invStd)
+                for i in 0..<n {
+                    let xr = px + (i * c + ch) * s, gr = pg + (i * c + ch) * s, dr = pdx + (i * c + ch) * s
+                    for j in 0..<s { dr[j] = k * (gr[j] - a - (xr[j] - tmean) * tinv * b) }
+                }
+            }
+        }
+    }
+    switch x.dtype {
+    case .float32: run(Float.self)
+    case .float64: run(Double.self)
+    }
+    return (Tensor(storage: dx, shape: x.shape), Tensor(storage: dw, shape: [c]), Tensor(storage: db, shape: [c]))
+}
