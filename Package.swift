@@ -14,6 +14,9 @@ let package = Package(
         .executable(name: "mnist", targets: ["mnist"]),
         .executable(name: "gradcheck", targets: ["gradcheck"]),
         .executable(name: "nabla-bench", targets: ["nabla-bench"]),
+        .executable(name: "logistic-regression", targets: ["logistic-regression"]),
+        .executable(name: "autoencoder", targets: ["autoencoder"]),
+        .executable(name: "custom-op", targets: ["custom-op"]),
     ],
     targets: [
         // Hot loops only: GEMM micro-kernels, im2col, vectorized transcendentals, pooling.
@@ -35,6 +38,12 @@ let package = Package(
         .executableTarget(name: "gradcheck", dependencies: ["Nabla"], path: "Examples/gradcheck"),
         .executableTarget(name: "nabla-bench", dependencies: ["Nabla", "NablaNN", "NablaData", "ExampleSupport"],
                           path: "Examples/nabla-bench"),
+        .executableTarget(name: "logistic-regression", dependencies: ["Nabla", "NablaData", "ExampleSupport"],
+                          path: "Examples/logistic-regression"),
+        .executableTarget(name: "autoencoder", dependencies: ["Nabla", "NablaNN", "NablaData", "ExampleSupport"],
+                          path: "Examples/autoencoder"),
+        .executableTarget(name: "custom-op", dependencies: ["Nabla", "NablaNN", "NablaData", "ExampleSupport"],
+                          path: "Examples/custom-op"),
 
         .testTarget(name: "NablaTests", dependencies: ["Nabla", "CNablaKernels"]),
         .testTarget(name: "NablaNNTests", dependencies: ["Nabla", "NablaNN"], exclude: ["Fixtures"]),
