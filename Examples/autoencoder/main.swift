@@ -61,18 +61,9 @@ while let a = args.popFirst() {
     }
 }
 
-/// Examples/Data/mnist, from the current folder or from where this file was compiled, so
-/// that `swift run` works from anywhere in a clone.
-func bundledDataDirectory() -> String {
-    let candidates = [FileManager.default.currentDirectoryPath + "/Examples/Data/mnist",
-                      URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-                          .deletingLastPathComponent().appendingPathComponent("Data/mnist").path]
-    return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[1]
-}
-
 let mnist: MNIST
 do {
-    mnist = try MNIST(directory: dataDirectory ?? bundledDataDirectory(), trainingLimit: trainLimit)
+    mnist = try MNIST(directory: dataDirectory ?? bundledMNISTDirectory(), trainingLimit: trainLimit)
 } catch {
     printError("autoencoder: \(error)")
     exit(1)

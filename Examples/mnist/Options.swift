@@ -109,13 +109,3 @@ struct Options {
     }
 }
 
-/// The bundled MNIST folder: Examples/Data/mnist, found from the current folder or from
-/// where this source file was compiled (so `swift run` works from anywhere in a clone).
-func bundledDataDirectory() -> String {
-    let candidates = [
-        FileManager.default.currentDirectoryPath + "/Examples/Data/mnist",
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Data/mnist").path,
-    ]
-    return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[1]
-}

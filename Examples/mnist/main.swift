@@ -28,7 +28,7 @@ default:
 
 /// Loads MNIST or exits with a one-line error naming the file and the problem.
 func loadData(_ options: Options, split: MNIST.Split) -> MNIST {
-    let directory = options.dataDirectory ?? bundledDataDirectory()
+    let directory = options.dataDirectory ?? bundledMNISTDirectory()
     do {
         return try MNIST(directory: directory, split: split, trainingLimit: options.trainLimit)
     } catch {

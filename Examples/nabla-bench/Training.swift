@@ -46,7 +46,7 @@ let trainingWorkloadNames = trainingWorkloads.map(\.name)
 
 func benchTraining(_ name: String, options: Options) {
     let w = trainingWorkloads.first { $0.name == name }!
-    let directory = options.data ?? bundledMNIST()
+    let directory = options.data ?? bundledMNISTDirectory()
     let mnist: MNIST
     do {
         mnist = try MNIST(directory: directory, split: .standard)
@@ -83,10 +83,3 @@ func benchTraining(_ name: String, options: Options) {
 private func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
 private func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 
-/// Examples/Data/mnist of this clone.
-func bundledMNIST() -> String {
-    let fromCwd = FileManager.default.currentDirectoryPath + "/Examples/Data/mnist"
-    if FileManager.default.fileExists(atPath: fromCwd) { return fromCwd }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Data/mnist").path
-}

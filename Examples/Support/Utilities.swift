@@ -33,3 +33,12 @@ public func jsonLine(_ object: [String: Any]) -> String {
 public func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// The MNIST data bundled with Nabla (Examples/Data/mnist), found from the current folder or
+/// from where this file was compiled, so `swift run` works from anywhere in a clone.
+public func bundledMNISTDirectory() -> String {
+    let fromCurrentFolder = FileManager.default.currentDirectoryPath + "/Examples/Data/mnist"
+    if FileManager.default.fileExists(atPath: fromCurrentFolder) { return fromCurrentFolder }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Data/mnist").path
+}
