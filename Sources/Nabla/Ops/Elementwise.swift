@@ -79,8 +79,8 @@ extension Tensor {
             Threading.forChunks(rows, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(inner, 1))) { s, e in
                 for r in s..<e {
                     let o = r * inner
-                    let xa = aFull ? pa + o : pa, xb = bFull ? pb + o : pb
-                    for j in 0..<inner { y[o + j] = K.apply(xa[j], xb[j]) }
+                    let xa = aFull ? pa + o : pa, xb = bFull ? pb + o : pb, out = y + o
+                    for j in 0..<inner { out[j] = K.apply(xa[j], xb[j]) }
                 }
             }
             return
