@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Nabla
 
@@ -22,5 +23,23 @@ import Testing
         expectSecondOrderCorrect([x]) { $0[0].logSoftmax(axis: 1) }
         expectSecondOrderCorrect([x]) { $0[0].logSumExp(axes: [1]) }
         expectSecondOrderCorrect([x]) { $0[0].variance(axes: [1]) }
+    }
+}
+
+@Suite struct SecondDerivativeValues {
+    @Test func sigmoidAndTanhMatchClosedForms() {
+        let x = Tensor([1.0, -0.5]).requiringGrad()
+        let d1 = gradients(of: x.sigmoid().sum(), withRespectTo: [x], createGraph: true)[0]
+        let d2 = gradients(of: d1.sum(), withRespectTo: [x])[0].scalars(as: Double.self)
+        for (i, v) in [1.0, -0.5].enumerated() {
+            let s = 1 / (1 + Foundation.exp(-v))
+            #expect(abs(d2[i] - s * (1 - s) * (1 - 2 * s)) < 1e-12)
+        }
+        let t1 = gradients(of: x.tanh().sum(), withRespectTo: [x], createGraph: true)[0]
+        let t2 = gradients(of: t1.sum(), withRespectTo: [x])[0].scalars(as: Double.self)
+        for (i, v) in [1.0, -0.5].enumerated() {
+            let t = Foundation.tanh(v)
+            #expect(abs(t2[i] - (-2 * t * (1 - t * t))) < 1e-12)
+        }
     }
 }
