@@ -57,7 +57,7 @@ private func loadedVersion(_ url: URL) -> Result<Int, SafeTensorsError> {
         let path = url.path
 
         var rng = RandomGenerator(seed: 2024)
-        var kills = 0, loadable = 0, old = 0, new = 0
+        var kills = 0, loadable = 0, old = 0, new = 0, midWrite = 0
         var version = 0
         try SafeTensors.write(versionedTensors(version), metadata: ["version": "0"], to: url)
 
@@ -85,6 +85,9 @@ private func loadedVersion(_ url: URL) -> Result<Int, SafeTensorsError> {
             }
             guard let result else { return }
             kills += 1
+            // A partial temporary file means the kill came between creating it and the rename.
+            let partial = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".tmp-") }
+            if !partial.isEmpty { midWrite += 1 }
             let lines = String(decoding: result.standardOutputContent, as: UTF8.self).split(separator: "\n")
             let lastSaved = lines.compactMap { $0.hasPrefix("saved ") ? Int($0.dropFirst(6)) : nil }.max() ?? version
             switch loadedVersion(url) {
@@ -103,10 +106,9 @@ private func loadedVersion(_ url: URL) -> Result<Int, SafeTensorsError> {
         }
 
         // The partial temporary files of the killed writers are removed by the next save.
-        let staleBefore = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".tmp-") }.count
         try SafeTensors.write(versionedTensors(version + 1), metadata: ["version": "\(version + 1)"], to: url)
         let staleAfter = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains(".tmp-") }
-        print("Interrupted save: \(kills) kills, \(loadable) checkpoints loadable (\(old) held the last completed save, \(new) the save in progress), 0 unreadable, \(staleBefore) partial temporary files left by killed writers, \(staleAfter.count) after the next save")
+        print("Interrupted save: \(kills) kills, \(loadable) checkpoints loadable (\(old) held the last completed save, \(new) the save in progress), 0 unreadable; \(midWrite) kills left a partial temporary file (killed mid-save), \(staleAfter.count) such files left after the next save")
         #expect(kills == 30 && loadable == kills)
         #expect(staleAfter.isEmpty, "stale temporary files: \(staleAfter)")
         #expect(try loadedVersion(url).get() == version + 1)

@@ -30,7 +30,7 @@ private let extremeLogits: [[Float]] = [
 
 private func allFinite(_ t: Tensor) -> Bool { t.scalars(as: Double.self).allSatisfy(\.isFinite) }
 
-@Suite("Reliability: losses at extreme logits") struct LossStabilityTests {
+@Suite("Reliability: losses at extreme logits") struct ReliabilityLossTests {
     @Test func softmaxCrossEntropyIsFiniteAndCorrect() {
         let labels = [1, 2, 0, 2]
         let z = Tensor(extremeLogits).requiringGrad()
@@ -99,7 +99,7 @@ private func trainAndCountNodes() -> Never {
     exit(after == leaves && Set(counts).count == 1 ? 0 : 1)
 }
 
-@Suite("Reliability: training memory and threads") struct TrainingMemoryAndThreadTests {
+@Suite("Reliability: training memory and threads") struct ReliabilityTrainingTests {
     /// The counter is process-wide, so this runs in a child process of its own.
     @Test func liveNodesReturnToTheParametersAfterTraining() async {
         let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
@@ -157,7 +157,7 @@ private func stderrText(_ result: ExitTest.Result?) -> String {
     String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
 }
 
-@Suite("Reliability: messages for training mistakes") struct TrainingErrorMessageTests {
+@Suite("Reliability: messages for training mistakes") struct ReliabilityTrainingMessageTests {
     @Test(arguments: ["Dense", "Conv2D", "MaxPool2D", "BatchNorm", "Sequential"])
     func layerWithTheWrongInputShape(layer: String) async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [layer = layer as String] in

@@ -61,7 +61,7 @@ private func checkStable(_ name: String, _ f: (Tensor) -> Tensor, values: ([Doub
 
 // MARK: - Stability
 
-@Suite("Reliability: numerical stability") struct StabilityTests {
+@Suite("Reliability: numerical stability") struct ReliabilityStabilityTests {
     @Test func softmaxAtExtremes() {
         checkStable("softmax", { $0.softmax(axis: 1) }, values: referenceSoftmax) { x, c in
             let y = referenceSoftmax(x)
@@ -126,7 +126,7 @@ private func checkStable(_ name: String, _ f: (Tensor) -> Tensor, values: ([Doub
 
 // MARK: - Anomaly mode
 
-@Suite("Reliability: anomaly mode") struct AnomalyModeTests {
+@Suite("Reliability: anomaly mode") struct ReliabilityAnomalyTests {
     @Test func offByDefaultAndNonFiniteValuesPassThrough() {
         #expect(!AnomalyMode.isEnabled)
         let x = Tensor([Float(1), 0]).requiringGrad()
@@ -223,7 +223,7 @@ private func countLiveNodesWhileTraining() -> Never {
     exit(ok ? 0 : 1)
 }
 
-@Suite("Reliability: graphs are freed") struct GraphMemoryTests {
+@Suite("Reliability: graphs are freed") struct ReliabilityGraphMemoryTests {
     /// In a process of its own (the counter is process-wide): 500 training steps of a small
     /// two-layer network leave only the two weights' leaf nodes; right after backward() only
     /// the nodes of tensors still held by variables remain.
@@ -248,7 +248,7 @@ private final class Shared<Value: Sendable>: Sendable {
     var value: Value { mutex.withLock { $0 } }
 }
 
-@Suite("Reliability: threads") struct ThreadSafetyTests {
+@Suite("Reliability: threads") struct ReliabilityThreadTests {
     @Test func noGradientModeOnOneThreadDoesNotAffectAnother() {
         let insideWithout = DispatchSemaphore(value: 0), otherDone = DispatchSemaphore(value: 0)
         let observations = Shared<[String: Bool]>([:])
@@ -330,7 +330,7 @@ private func expectStops(_ fragments: [String], sourceLocation: SourceLocation =
     }
 }
 
-@Suite("Reliability: error messages") struct ErrorMessageTests {
+@Suite("Reliability: error messages") struct ReliabilityErrorMessageTests {
     @Test(arguments: ["add", "sub", "mul", "div", "pow", "maximum", "minimum", ".==", ".<", "where"])
     func mismatchedShapesInBinaryOps(op: String) async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [op = op as String] in
