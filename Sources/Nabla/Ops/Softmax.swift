@@ -17,9 +17,9 @@ extension Tensor {
     /// round logSumExp to the spacing of floats near m, 1e-3 at m = 1e4 in float32).
     public func logSoftmax(axis: Int = -1) -> Tensor {
         let a = normalizedAxis(axis, op: "logSoftmax")
-        // A row of −∞ (every class masked) shifts by 0, so it stays −∞ instead of NaN.
-        var shift = reduceRaw([a], MaxReduce.self, op: "logSoftmax")
-        shift = Tensor.where(shift.abs() .< .infinity, shift, Tensor.zeros(like: shift))
+        // Elements equal to the maximum shift to exactly 0, so the sum is at least 1 and
+        // its log finite. (A row that is all −∞ has no log-probabilities: NaN, as in PyTorch.)
+        let shift = reduceRaw([a], MaxReduce.self, op: "logSoftmax")
         let shifted = detached() - shift
         let y = shifted - shifted.exp().sum(axes: [a], keepDims: true).log()
         return y.recorded("logSoftmax", [self], savingOutput: true) { g, c in
