@@ -74,6 +74,19 @@ func benchTraining(_ name: String, options: Options) {
         }
         fflush(nil)
     }
+    // Flat memory: a training loop that leaks graphs or buffers grows its resident set every
+    // epoch; by epoch 2 the allocator's pools and the data are warm, so epochs 2 → 10 compare
+    // steady states.
+    if rss.count >= 10 {
+        let growth = 100 * (rss[9] - rss[1]) / rss[1]
+        if options.json {
+            print(jsonLine(["workload": name, "rss_epoch2_mb": round1(rss[1]), "rss_epoch10_mb": round1(rss[9]),
+                            "rss_growth_percent": (growth * 100).rounded() / 100]))
+        } else {
+            print(String(format: "%@: RSS %.1f MB after epoch 2, %.1f MB after epoch 10 (%+.2f%%)",
+                         name, rss[1], rss[9], growth))
+        }
+    }
     if !options.json && options.epochs > 1 {
         print(String(format: "%@: best %.2f s per epoch over %d epochs (reference: %@)", name, times.min()!,
                      options.epochs, w.reference))

@@ -141,6 +141,7 @@ enum GradientEngine {
                     opFailure("backward", "the graph through '\(node.op)' was already freed by an earlier backward(); pass retainGraph: true to the earlier call to run backward through the same graph twice")
                 }
                 let inputGradients = backward(gradient, BackwardContext(node: node))
+                if AnomalyMode.isEnabled { AnomalyMode.checkGradients(inputGradients, of: node, incoming: gradient) }
                 for (k, inputTensor) in node.inputs.enumerated() {
                     guard let input = inputTensor.node, k < inputGradients.count, var g = inputGradients[k] else { continue }
                     if g.shape != input.shape { g = g.sumToShape(input.shape) }

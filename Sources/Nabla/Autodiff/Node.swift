@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A vertex of the graph of operations: one per tensor that requires gradients.
 ///
 /// A leaf node belongs to a tensor the user created (a weight, an input) and holds its
@@ -12,6 +14,9 @@
 /// allocation per op.
 
 final class Node {
+    /// How many nodes exist right now (see `GraphDiagnostics.liveNodeCount`).
+    static let live = Atomic<Int>(0)
+
     /// The closure type of a vector–Jacobian product: given the gradient of the output, the
     /// gradient of each input (nil where none is needed or the input is constant).
     typealias Backward = (_ gradient: Tensor, _ context: BackwardContext) -> [Tensor?]
@@ -37,6 +42,7 @@ final class Node {
         shape = leafShape
         self.dtype = dtype
         isLeaf = true
+        Node.live.add(1, ordering: .relaxed)
     }
 
     init(op: String, inputs: [Tensor], shape: [Int], dtype: DType,
@@ -48,11 +54,13 @@ final class Node {
         self.savedOutput = savedOutput
         self.backward = backward
         isLeaf = false
+        Node.live.add(1, ordering: .relaxed)
     }
 
     /// Frees a long chain of nodes without recursion: each node's inputs are moved onto a
     /// local stack before it goes, so a graph 100,000 ops deep cannot overflow the stack.
     deinit {
+        Node.live.subtract(1, ordering: .relaxed)
         guard !inputs.isEmpty else { return }
         var stack = inputs.compactMap(\.node)
         inputs = []
@@ -79,6 +87,16 @@ final class Node {
     /// visited this node, and the node's position in that pass's order.
     var visitedPass: UInt64 = 0
     var position: Int = 0
+}
+
+/// Counters that show whether graphs are freed: a training loop that keeps nodes alive (a
+/// reference cycle, a loss kept across steps) grows its memory without bound.
+public enum GraphDiagnostics {
+    /// The number of graph nodes alive in the process, on all threads: leaves of tensors that
+    /// require gradients plus the nodes of recorded ops. It returns to its earlier value once
+    /// a step's tensors go out of scope; a steady rise means something holds on to graphs.
+    /// Kept always on: one relaxed atomic add per node created or freed.
+    public static var liveNodeCount: Int { Node.live.load(ordering: .relaxed) }
 }
 
 /// What a backward closure may ask about the op it belongs to.

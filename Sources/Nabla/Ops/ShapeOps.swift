@@ -65,7 +65,8 @@ extension Tensor {
     func normalizedAxis(_ axis: Int, op: String) -> Int {
         let a = axis < 0 ? axis + rank : axis
         guard a >= 0 && a < Swift.max(rank, 1) else {
-            opFailure(op, "axis \(axis) is out of range for a tensor of rank \(rank) (shape \(describe(shape)))")
+            let valid = rank == 0 ? "0" : "\(-rank)…\(rank - 1)"
+            opFailure(op, "axis \(axis) is out of range for a tensor of rank \(rank) (shape \(describe(shape)); valid axes: \(valid))")
         }
         return a
     }

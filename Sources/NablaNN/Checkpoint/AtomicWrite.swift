@@ -58,11 +58,29 @@ func writeAtomically(_ bytes: [UInt8], to url: URL, interruptAfter: Int? = nil) 
         unlink(temporary)
         throw e
     }
+    removeStaleTemporaryFiles(of: url)
     // Make the rename durable; a folder that cannot be opened for fsync is not an error
     // (the data is already safe, only the rename might be lost on power failure).
     let dirfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if dirfd >= 0 {
         _ = fsync(dirfd)
         close(dirfd)
+    }
+}
+
+/// Deletes the temporary files of earlier saves of `url` whose writer process no longer exists
+/// (killed mid-save: SIGKILL, a crash, Ctrl-C), so that interrupted runs do not fill the disk
+/// with partial checkpoints. Files of live processes, including this one, are left alone: they
+/// may belong to a save in progress.
+func removeStaleTemporaryFiles(of url: URL) {
+    let folder = url.deletingLastPathComponent().path
+    let prefix = ".\(url.lastPathComponent).tmp-"
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+    for name in names where name.hasPrefix(prefix) {
+        let rest = name.dropFirst(prefix.count)
+        guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0, pid != getpid() else {
+            continue
+        }
+        if kill(pid, 0) == -1 && errno == ESRCH { unlink("\(folder)/\(name)") }
     }
 }
