@@ -27,7 +27,7 @@ struct StorageHeader {
 /// Tensors share a storage when one is a reshape of another or a copy of the same value; a
 /// mutation through `Tensor` copies the storage first unless it is uniquely referenced
 /// (copy-on-write), so tensors keep value semantics.
-final class TensorStorage: ManagedBuffer<StorageHeader, UInt8>, @unchecked Sendable {
+final class TensorStorage: ManagedBuffer<StorageHeader, UInt8> {
     /// Uninitialized storage for `count` elements of `dtype`.
     static func make(count: Int, dtype: DType) -> TensorStorage {
         let bytes = count * dtype.byteCount
