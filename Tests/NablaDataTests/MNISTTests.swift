@@ -3,9 +3,9 @@ import Testing
 @testable import NablaData
 
 /// Smallest and largest value, by a plain pointer loop (fast enough in debug builds).
-private func minMax(_ values: [Float]) -> (Float, Float) {
+private func minMax<T: Comparable>(_ values: [T]) -> (T, T) {
     values.withUnsafeBufferPointer { p in
-        var lo = Float.infinity, hi = -Float.infinity
+        var lo = p[0], hi = p[0]
         for v in p { lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
         return (lo, hi)
     }
@@ -36,8 +36,9 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
         #expect(mnist.test.count == 10_000)
         #expect(mnist.validation.count == 0)
         #expect(mnist.training.height == 28 && mnist.training.width == 28)
-        #expect(mnist.training.images.count == 60_000 * 784)
-        #expect(mnist.test.images.count == 10_000 * 784)
+        #expect(mnist.training.pixels.count == 60_000 * 784)
+        #expect(mnist.test.pixels.count == 10_000 * 784)
+        #expect(mnist.training.scale == 1.0 / 255 && mnist.test.scale == 1.0 / 255)
         #expect(mnist.training.labels[0] == 5)
         #expect(mnist.training.labels[1] == 0)
         #expect(mnist.test.labels[0] == 7)
@@ -49,10 +50,14 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
 
     @Test func pixelsAreScaledToTheUnitInterval() throws {
         let mnist = try bundledMNIST.get()
-        let (trainLow, trainHigh) = minMax(mnist.training.images)
-        #expect(trainLow == 0 && trainHigh == 1)
-        let (testLow, testHigh) = minMax(mnist.test.images)
-        #expect(testLow == 0 && testHigh == 1)
+        // Stored as the file's bytes, which use the whole range…
+        let (trainLow, trainHigh) = minMax(mnist.training.pixels)
+        #expect(trainLow == 0 && trainHigh == 255)
+        let (testLow, testHigh) = minMax(mnist.test.pixels)
+        #expect(testLow == 0 && testHigh == 255)
+        // …and read as floats in [0, 1].
+        let (floatLow, floatHigh) = minMax(mnist.test.floatImages())
+        #expect(floatLow == 0 && floatHigh == 1)
         // The first training image (a 5): its top row is blank, and its first ink in
         // row-major order is the byte 3 at index 152 (row 5, column 12).
         let first = Array(mnist.training.image(at: 0))
@@ -60,6 +65,7 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
         let firstInk = try #require(first.firstIndex { $0 != 0 })
         #expect(firstInk == 152)
         #expect(first[firstInk] == Float(3) / 255)
+        #expect(mnist.training.imageBytes(at: 0)[152] == 3)
     }
 
     @Test func nielsenSplitTakesValidationFromTheEndOfTraining() throws {
