@@ -9,11 +9,14 @@
 /// only when a batch is gathered, where converting a few hundred images costs nothing.
 ///
 /// It is a value type whose arrays are copy-on-write: passing it around, batching it, or
-/// iterating it over many epochs never copies the pixels.
+/// iterating it over many epochs never copies the pixels. The pixels are an `ArraySlice` so
+/// that splits share one buffer: MNIST's training and validation sets are two views of the
+/// training file's bytes, and `examples(in:)` and `prefix(_:)` copy nothing. A view keeps
+/// its whole buffer alive; `ImageDataset(pixels: Array(d.pixels), …)` makes a compact copy.
 public struct ImageDataset: Sendable {
     /// All pixels as stored bytes, image after image, each image row-major;
     /// `count × height × width` values. Use `floatImages()` or `image(at:)` for the scaled values.
-    public let pixels: [UInt8]
+    public let pixels: ArraySlice<UInt8>
     /// The factor that turns a stored byte into a pixel value: `1/255` maps 0…255 to [0, 1].
     public let scale: Double
     /// The class index of each image.
@@ -35,6 +38,15 @@ public struct ImageDataset: Sendable {
     ///   (1/255 maps 0…255 onto [0, 1]; 1 keeps the byte values).
     /// - Precondition: `pixels.count == labels.count * height * width`; `scale` is finite.
     public init(pixels: [UInt8], labels: [Int], height: Int, width: Int, scale: Double = ImageDataset.unitScale) {
+        self.init(pixels: pixels[...], labels: labels, height: height, width: width, scale: scale)
+    }
+
+    /// Creates a dataset that views part of a larger buffer of pixel bytes (sharing it, not
+    /// copying it), and its labels.
+    ///
+    /// - Parameter scale: what one unit of a byte is worth once converted to `Float`.
+    /// - Precondition: `pixels.count == labels.count * height * width`; `scale` is finite.
+    public init(pixels: ArraySlice<UInt8>, labels: [Int], height: Int, width: Int, scale: Double = ImageDataset.unitScale) {
         precondition(height >= 0 && width >= 0, "ImageDataset: negative image size \(height)×\(width)")
         precondition(pixels.count == labels.count * height * width,
                      "ImageDataset: \(pixels.count) pixel bytes do not make \(labels.count) images of \(height)×\(width)")
@@ -59,10 +71,12 @@ public struct ImageDataset: Sendable {
     /// The `Float` value a stored byte stands for: `Float(Double(byte) * scale)`.
     public func pixelValue(_ byte: UInt8) -> Float { valueTable[Int(byte)] }
 
-    /// The stored bytes of image `index`, row-major.
+    /// The stored bytes of image `index`, row-major: a view of the shared buffer, so its
+    /// indices are the buffer's (start from `startIndex`, or wrap it in `Array`).
     public func imageBytes(at index: Int) -> ArraySlice<UInt8> {
         precondition(index >= 0 && index < count, "ImageDataset.imageBytes(at:): index \(index) outside 0..<\(count)")
-        return pixels[index * imageSize ..< (index + 1) * imageSize]
+        let start = pixels.startIndex + index * imageSize
+        return pixels[start ..< start + imageSize]
     }
 
     /// The pixel values of image `index`, row-major, converted to `Float` (a new array).
@@ -87,7 +101,8 @@ public struct ImageDataset: Sendable {
         }
     }
 
-    /// Writes the values of `count` bytes of `pixels` starting at `start` to `destination`:
+    /// Writes the values of `count` bytes of `pixels` starting at offset `start` (from the
+    /// first pixel, whatever the slice's indices) to `destination`:
     /// the one conversion loop every float view of the data goes through.
     func convertPixels(_ start: Int, count n: Int, into destination: UnsafeMutablePointer<Float>) {
         pixels.withUnsafeBufferPointer { src in
@@ -99,12 +114,13 @@ public struct ImageDataset: Sendable {
         }
     }
 
-    /// The examples in `range`, as a new dataset (copies just those examples).
+    /// The examples in `range`, as a new dataset viewing the same pixel buffer (no copy).
     public func examples(in range: Range<Int>) -> ImageDataset {
         precondition(range.lowerBound >= 0 && range.upperBound <= count,
                      "ImageDataset.examples(in:): range \(range) outside 0..<\(count)")
         if range == 0..<count { return self }
-        return ImageDataset(pixels: Array(pixels[range.lowerBound * imageSize ..< range.upperBound * imageSize]),
+        let start = pixels.startIndex
+        return ImageDataset(pixels: pixels[start + range.lowerBound * imageSize ..< start + range.upperBound * imageSize],
                             labels: Array(labels[range]), height: height, width: width, scale: scale)
     }
 

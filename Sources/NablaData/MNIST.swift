@@ -132,13 +132,12 @@ public struct MNIST: Sendable {
         return (file.dimensions[1], file.dimensions[2])
     }
 
-    /// Images `range` as a dataset that keeps the file's bytes (scale 1/255): the whole
-    /// buffer is shared, not copied, when the range covers it.
+    /// Images `range` as a dataset that views the file's bytes (scale 1/255): training and
+    /// validation share the one decompressed buffer, nothing is copied.
     static func dataset(_ pixels: [UInt8], labels: [Int], range: Range<Int>, height: Int, width: Int) -> ImageDataset {
         let size = height * width
-        let bytes = range.count == labels.count ? pixels
-                                                : Array(pixels[range.lowerBound * size ..< range.upperBound * size])
-        return ImageDataset(pixels: bytes, labels: Array(labels[range]), height: height, width: width)
+        return ImageDataset(pixels: pixels[range.lowerBound * size ..< range.upperBound * size],
+                            labels: Array(labels[range]), height: height, width: width)
     }
 }
 

@@ -221,5 +221,19 @@ private func exampleIndices(_ batch: Batch) -> [Int] {
         #expect(middle.labels == [1, 2, 3])
         #expect(Array(middle.imageBytes(at: 2)) == [3, 3])
         #expect(middle.image(at: 2) == [3, 3])
+        // A view of a view: everything indexes from its own first example.
+        let inner = middle.examples(in: 1..<3)
+        #expect(inner.pixels.startIndex == 4)           // shares the original buffer
+        #expect(inner.pixels == [2, 2, 3, 3])
+        #expect(Array(inner.imageBytes(at: 0)) == [2, 2])
+        #expect(inner.image(at: 1) == [3, 3])
+        #expect(inner.floatImages() == [2, 2, 3, 3])
+        #expect(inner.gather([1, 0]).images == [3, 3, 2, 2])
+        #expect(inner.imagesTensor().scalars == [2, 2, 3, 3])
+        #expect(inner.expandedByOnePixelShifts().pixels == [2, 2, 0, 0, 0, 0, 2, 0, 0, 2,
+                                                            3, 3, 0, 0, 0, 0, 3, 0, 0, 3])
+        #expect(inner.prefix(1).pixels == [2, 2])
+        let compact = ImageDataset(pixels: Array(inner.pixels), labels: inner.labels, height: 1, width: 2, scale: 1)
+        #expect(compact.pixels.startIndex == 0 && compact.floatImages() == inner.floatImages())
     }
 }

@@ -3,12 +3,12 @@ import Testing
 @testable import NablaData
 
 /// Smallest and largest value, by a plain pointer loop (fast enough in debug builds).
-private func minMax<T: Comparable>(_ values: [T]) -> (T, T) {
-    values.withUnsafeBufferPointer { p in
+private func minMax<C: Collection>(_ values: C) -> (C.Element, C.Element) where C.Element: Comparable {
+    values.withContiguousStorageIfAvailable { p in
         var lo = p[0], hi = p[0]
         for v in p { lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
         return (lo, hi)
-    }
+    }!
 }
 
 /// Writes a small fake MNIST folder; image `i` has every pixel equal to `i`, label `i % 10`.
@@ -77,6 +77,8 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
         #expect(mnist.training.labels == Array(full.training.labels[0..<1000]))
         #expect(mnist.validation.labels == Array(full.training.labels[50_000...]))
         #expect(mnist.validation.image(at: 0) == full.training.image(at: 50_000))
+        #expect(mnist.validation.imageBytes(at: 9_999) == full.training.imageBytes(at: 59_999))
+        #expect(mnist.validation.pixels.count == 10_000 * 784)
         #expect(mnist.test.labels == full.test.labels)
     }
 }
