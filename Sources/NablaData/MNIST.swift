@@ -78,8 +78,13 @@ public struct MNIST: Sendable {
         if let limit = trainingLimit {
             trainingRange = 0 ..< min(max(limit, 0), trainingRange.count)
         }
-        training = Self.dataset(idx[0].data, labels: trainLabels, range: trainingRange, height: trainH, width: trainW)
-        validation = Self.dataset(idx[0].data, labels: trainLabels, range: validationRange, height: trainH, width: trainW)
+        // Training and validation view the file's buffer, unless a training limit leaves most
+        // of it unused: then copying the few examples kept lets the rest be freed.
+        let compact = (trainingRange.count + validationRange.count) * 2 < trainLabels.count
+        training = Self.dataset(idx[0].data, labels: trainLabels, range: trainingRange, height: trainH, width: trainW,
+                                copying: compact)
+        validation = Self.dataset(idx[0].data, labels: trainLabels, range: validationRange, height: trainH, width: trainW,
+                                  copying: compact)
         test = Self.dataset(idx[2].data, labels: testLabels, range: 0 ..< testLabels.count, height: testH, width: testW)
     }
 
@@ -132,11 +137,14 @@ public struct MNIST: Sendable {
         return (file.dimensions[1], file.dimensions[2])
     }
 
-    /// Images `range` as a dataset that views the file's bytes (scale 1/255): training and
-    /// validation share the one decompressed buffer, nothing is copied.
-    static func dataset(_ pixels: [UInt8], labels: [Int], range: Range<Int>, height: Int, width: Int) -> ImageDataset {
+    /// Images `range` as a dataset of the file's bytes (scale 1/255): a view sharing the one
+    /// decompressed buffer (training and validation then cost nothing), or with `copying`, a
+    /// compact copy of just those images.
+    static func dataset(_ pixels: [UInt8], labels: [Int], range: Range<Int>, height: Int, width: Int,
+                        copying: Bool = false) -> ImageDataset {
         let size = height * width
-        return ImageDataset(pixels: pixels[range.lowerBound * size ..< range.upperBound * size],
+        let view = pixels[range.lowerBound * size ..< range.upperBound * size]
+        return ImageDataset(pixels: copying ? ArraySlice(Array(view)) : view,
                             labels: Array(labels[range]), height: height, width: width)
     }
 }

@@ -79,6 +79,9 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
         #expect(mnist.validation.image(at: 0) == full.training.image(at: 50_000))
         #expect(mnist.validation.imageBytes(at: 9_999) == full.training.imageBytes(at: 59_999))
         #expect(mnist.validation.pixels.count == 10_000 * 784)
+        // A limit that leaves most of the file unused copies what it keeps, so the file can go.
+        #expect(mnist.training.pixels.startIndex == 0 && mnist.training.pixels.count == 1000 * 784)
+        #expect(mnist.validation.pixels.startIndex == 0)
         #expect(mnist.test.labels == full.test.labels)
     }
 }
@@ -93,6 +96,9 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
         let nielsen = try MNIST(directory: dir, split: .nielsen)
         #expect(nielsen.training.count == 3 && nielsen.validation.count == 10_000)
         #expect(nielsen.validation.labels[0] == 3)
+        // Without a limit both views share the file's buffer: validation starts after training.
+        #expect(nielsen.validation.pixels.startIndex == 3 * 784)
+        #expect(nielsen.training.pixels.startIndex == 0 && nielsen.training.pixels.count == 3 * 784)
         #expect(nielsen.validation.image(at: 0).allSatisfy { $0 == Float(3) / 255 })
         let limited = try MNIST(directory: dir, trainingLimit: 7)
         #expect(limited.training.count == 7)
