@@ -3,35 +3,33 @@ import Foundation
 
 // Data augmentation by translation. A shift moves the picture and fills the uncovered
 // border with zeros (black, MNIST's background); each row is moved with one memcpy.
+// Datasets shift their stored bytes (exact, and a quarter of the memory traffic of floats);
+// batches shift their float pixels.
 
 /// Copies the `height × width` image at `source` into `destination` moved `down` rows and
 /// `right` columns (negative values move up/left), zero-filling what is uncovered.
-func shiftImage(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
-                height: Int, width: Int, down: Int, right: Int) {
-    destination.update(repeating: 0, count: height * width)
+func shiftImage<T: Numeric>(_ source: UnsafePointer<T>, into destination: UnsafeMutablePointer<T>,
+                            height: Int, width: Int, down: Int, right: Int) {
+    destination.update(repeating: .zero, count: height * width)
     let columns = width - abs(right)
     guard columns > 0, abs(down) < height else { return }
     let fromColumn = max(-right, 0)
     let toColumn = max(right, 0)
     for row in max(down, 0) ..< min(height, height + down) {
         memcpy(destination + row * width + toColumn, source + (row - down) * width + fromColumn,
-               columns * MemoryLayout<Float>.stride)
+               columns * MemoryLayout<T>.stride)
     }
 }
 
-/// Shifts every image of a flat `count × height × width` buffer by the offsets `shift(i)` gives.
-private func shiftAll(_ images: [Float], count: Int, height: Int, width: Int,
-                      shift: (Int) -> (down: Int, right: Int)) -> [Float] {
+/// Shifts every image of a flat `count × height × width` buffer by the offsets `shift(i)`
+/// gives, writing the results to `destination`.
+private func shiftAll<T: Numeric>(_ source: UnsafeBufferPointer<T>, into destination: UnsafeMutableBufferPointer<T>,
+                                  count: Int, height: Int, width: Int, shift: (Int) -> (down: Int, right: Int)) {
     let size = height * width
-    return images.withUnsafeBufferPointer { src in
-        [Float](unsafeUninitializedCapacity: count * size) { dst, initialized in
-            for i in 0..<count {
-                let (down, right) = shift(i)
-                shiftImage(src.baseAddress! + i * size, into: dst.baseAddress! + i * size,
-                           height: height, width: width, down: down, right: right)
-            }
-            initialized = count * size
-        }
+    for i in 0..<count {
+        let (down, right) = shift(i)
+        shiftImage(source.baseAddress! + i * size, into: destination.baseAddress! + i * size,
+                   height: height, width: width, down: down, right: right)
     }
 }
 
@@ -40,14 +38,16 @@ extension ImageDataset {
     /// copies shifted one pixel up, down, left and right, zero-filled; five times the data,
     /// labels repeated. The order is not shuffled; shuffle when batching.
     ///
-    /// Memory: five times the dataset's pixels (about 780 MB for 50,000 MNIST images).
+    /// Memory: five times the dataset's bytes (about 196 MB for 50,000 MNIST images).
     public func expandedByOnePixelShifts() -> ImageDataset {
         let shifts = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]     // original, up, down, left, right
         let size = imageSize
         let n = count * shifts.count
-        if n == 0 || size == 0 { return ImageDataset(images: [], labels: Array(repeating: 0, count: 0), height: height, width: width) }
-        let pixels = images.withUnsafeBufferPointer { src in
-            [Float](unsafeUninitializedCapacity: n * size) { dst, initialized in
+        if n == 0 || size == 0 {
+            return ImageDataset(pixels: [], labels: Array(repeating: 0, count: 0), height: height, width: width, scale: scale)
+        }
+        let expanded = pixels.withUnsafeBufferPointer { src in
+            [UInt8](unsafeUninitializedCapacity: n * size) { dst, initialized in
                 for i in 0..<count {
                     for (k, (down, right)) in shifts.enumerated() {
                         shiftImage(src.baseAddress! + i * size, into: dst.baseAddress! + (i * shifts.count + k) * size,
@@ -60,7 +60,7 @@ extension ImageDataset {
         var expandedLabels = [Int]()
         expandedLabels.reserveCapacity(n)
         for label in labels { expandedLabels.append(contentsOf: repeatElement(label, count: shifts.count)) }
-        return ImageDataset(images: pixels, labels: expandedLabels, height: height, width: width)
+        return ImageDataset(pixels: expanded, labels: expandedLabels, height: height, width: width, scale: scale)
     }
 
     /// A copy with every image shifted by a random offset of at most `maxShift` pixels in
@@ -70,8 +70,13 @@ extension ImageDataset {
         precondition(maxShift >= 0, "randomlyShifted(upTo:using:): maxShift must be ≥ 0, got \(maxShift)")
         guard count > 0, imageSize > 0 else { return self }
         let offsets = randomOffsets(count: count, maxShift: maxShift, using: &generator)
-        let pixels = shiftAll(images, count: count, height: height, width: width) { offsets[$0] }
-        return ImageDataset(images: pixels, labels: labels, height: height, width: width)
+        let shifted = pixels.withUnsafeBufferPointer { src in
+            [UInt8](unsafeUninitializedCapacity: src.count) { dst, initialized in
+                shiftAll(src, into: dst, count: count, height: height, width: width) { offsets[$0] }
+                initialized = src.count
+            }
+        }
+        return ImageDataset(pixels: shifted, labels: labels, height: height, width: width, scale: scale)
     }
 }
 
@@ -82,8 +87,13 @@ extension Batch {
         precondition(maxShift >= 0, "randomlyShifted(upTo:using:): maxShift must be ≥ 0, got \(maxShift)")
         guard count > 0, height * width > 0 else { return self }
         let offsets = randomOffsets(count: count, maxShift: maxShift, using: &generator)
-        let pixels = shiftAll(images, count: count, height: height, width: width) { offsets[$0] }
-        return Batch(images: pixels, imageShape: imageShape, labels: labels, height: height, width: width)
+        var shifted = Tensor.zeros(imagesTensor.shape)
+        imagesTensor.withUnsafeBufferPointer(as: Float.self) { src in
+            shifted.withUnsafeMutableBufferPointer(as: Float.self) { dst in
+                shiftAll(src, into: dst, count: count, height: height, width: width) { offsets[$0] }
+            }
+        }
+        return Batch(imagesTensor: shifted, labels: labels, height: height, width: width)
     }
 }
 

@@ -1,14 +1,9 @@
 import Nabla
 
-// The bridge from batches to Nabla tensors: a copy of the batch's buffers into float32
-// tensor storage, ready to feed a network.
+// The bridge from batches and datasets to Nabla tensors. A batch's images are already a
+// tensor (gathering writes into it); labels and whole datasets are converted here.
 
 extension Batch {
-    /// The images as a float32 tensor of shape `imageShape` (`[N, H·W]` or `[N, 1, H, W]`).
-    public var imagesTensor: Tensor {
-        Tensor(shape: imageShape, scalars: images)
-    }
-
     /// The labels as a float32 tensor of shape `[N]` holding class indices (0, 1, 2, …).
     public var labelsTensor: Tensor {
         Tensor(shape: [count], scalars: labels.map { Float($0) })
@@ -23,10 +18,14 @@ extension Batch {
 
 extension ImageDataset {
     /// All images as one float32 tensor, `[N, H·W]` (`.flat`) or `[N, 1, H, W]`
-    /// (`.channelsFirst`): handy for evaluating a whole validation or test set at once.
+    /// (`.channelsFirst`), converted straight from the bytes: handy for evaluating a small
+    /// set at once (for MNIST's 10,000 test images it takes 31 MB; batches take far less).
     public func imagesTensor(layout: ImageLayout = .flat) -> Tensor {
-        let shape = layout == .flat ? [count, imageSize] : [count, 1, height, width]
-        return Tensor(shape: shape, scalars: images)
+        var images = Tensor.zeros(layout == .flat ? [count, imageSize] : [count, 1, height, width])
+        if !pixels.isEmpty {
+            images.withUnsafeMutableBufferPointer(as: Float.self) { convertPixels(0, count: pixels.count, into: $0.baseAddress!) }
+        }
+        return images
     }
 
     /// All labels as a float32 tensor of shape `[N]` holding class indices.

@@ -9,12 +9,12 @@ public enum ImageLayout: Sendable, Equatable {
     case channelsFirst
 }
 
-/// A mini-batch: its images gathered into one contiguous row-major buffer, and their labels.
+/// A mini-batch: its images converted to `Float` and gathered into one float32 tensor,
+/// ready to feed a network, and their labels.
 public struct Batch: Sendable {
-    /// The pixels of the batch's images, one image after another, in `imageShape`.
-    public var images: [Float]
-    /// The shape of `images`: `[N, H·W]` or `[N, 1, H, W]` depending on the layout.
-    public var imageShape: [Int]
+    /// The batch's pixel values, one image after another, of shape `[N, H·W]` or
+    /// `[N, 1, H, W]` depending on the layout. Gathering writes straight into it.
+    public let imagesTensor: Tensor
     /// The class index of each image.
     public var labels: [Int]
     /// Image height in pixels.
@@ -22,18 +22,27 @@ public struct Batch: Sendable {
     /// Image width in pixels.
     public let width: Int
 
-    /// Creates a batch from gathered images and labels.
-    /// - Precondition: `images.count == labels.count * height * width` and `imageShape`
-    ///   describes that many values.
-    public init(images: [Float], imageShape: [Int], labels: [Int], height: Int, width: Int) {
-        precondition(images.count == labels.count * height * width && imageShape.reduce(1, *) == images.count,
-                     "Batch: \(images.count) values do not match shape \(imageShape) for \(labels.count) images of \(height)×\(width)")
-        self.images = images
-        self.imageShape = imageShape
+    /// Creates a batch from a float32 tensor of images and their labels.
+    /// - Precondition: `imagesTensor` is float32 with `labels.count` rows of `height × width`
+    ///   values (`[N, H·W]`, `[N, 1, H, W]`, or any shape starting with `N` that holds them).
+    public init(imagesTensor: Tensor, labels: [Int], height: Int, width: Int) {
+        precondition(imagesTensor.dtype == .float32,
+                     "Batch: images must be float32, got \(imagesTensor.dtype)")
+        precondition(imagesTensor.rank >= 1 && imagesTensor.shape[0] == labels.count
+                        && imagesTensor.count == labels.count * height * width,
+                     "Batch: images of shape \(imagesTensor.shape) do not hold \(labels.count) images of \(height)×\(width)")
+        self.imagesTensor = imagesTensor
         self.labels = labels
         self.height = height
         self.width = width
     }
+
+    /// The shape of `imagesTensor`: `[N, H·W]` or `[N, 1, H, W]`.
+    public var imageShape: [Int] { imagesTensor.shape }
+
+    /// The pixel values as a flat array (a copy of `imagesTensor`'s buffer, for inspection
+    /// and tests; feed `imagesTensor` to networks).
+    public var images: [Float] { imagesTensor.scalars }
 
     /// The number of examples in the batch.
     public var count: Int { labels.count }
@@ -121,7 +130,8 @@ extension ImageDataset {
         return batches(size: size, shuffledBy: &generator, dropLast: dropLast, layout: layout)
     }
 
-    /// Gathers the examples at `indices` into one batch, copying each image with one memcpy.
+    /// Gathers the examples at `indices` into one batch, converting their bytes to `Float`
+    /// straight into the batch's tensor: one pass over the batch, no intermediate array.
     public func gather(_ indices: [Int], layout: ImageLayout = .flat) -> Batch {
         indices.withUnsafeBufferPointer { gather($0, layout: layout) }
     }
@@ -129,23 +139,18 @@ extension ImageDataset {
     func gather(_ indices: UnsafeBufferPointer<Int>, layout: ImageLayout) -> Batch {
         let n = indices.count
         let size = imageSize
-        let bytesPerImage = size * MemoryLayout<Float>.stride
-        var batchLabels = [Int](repeating: 0, count: n)
-        let pixels = images.withUnsafeBufferPointer { src in
-            [Float](unsafeUninitializedCapacity: n * size) { dst, initialized in
-                if n * size > 0 {
-                    for (k, i) in indices.enumerated() {
-                        precondition(i >= 0 && i < count, "ImageDataset.gather: index \(i) outside 0..<\(count)")
-                        memcpy(dst.baseAddress! + k * size, src.baseAddress! + i * size, bytesPerImage)
-                    }
+        for i in indices {
+            precondition(i >= 0 && i < count, "ImageDataset.gather: index \(i) outside 0..<\(count)")
+        }
+        var images = Tensor.zeros(layout == .flat ? [n, size] : [n, 1, height, width])
+        if n * size > 0 {
+            images.withUnsafeMutableBufferPointer(as: Float.self) { dst in
+                for (k, i) in indices.enumerated() {
+                    convertPixels(i * size, count: size, into: dst.baseAddress! + k * size)
                 }
-                initialized = n * size
             }
         }
-        labels.withUnsafeBufferPointer { src in
-            for (k, i) in indices.enumerated() { batchLabels[k] = src[i] }
-        }
-        let shape = layout == .flat ? [n, size] : [n, 1, height, width]
-        return Batch(images: pixels, imageShape: shape, labels: batchLabels, height: height, width: width)
+        let batchLabels = labels.withUnsafeBufferPointer { src in indices.map { src[$0] } }
+        return Batch(imagesTensor: images, labels: batchLabels, height: height, width: width)
     }
 }

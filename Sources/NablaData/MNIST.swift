@@ -1,7 +1,8 @@
 import Foundation
 
 /// The MNIST handwritten digits (or anything in the same four-file IDX layout, such as
-/// Fashion-MNIST): training, validation and test sets with pixels scaled to [0, 1].
+/// Fashion-MNIST): training, validation and test sets. Pixels stay the files' bytes in
+/// memory and become values in [0, 1] (byte / 255) when batches are gathered.
 ///
 /// ```swift
 /// let mnist = try MNIST(directory: "Examples/Data/mnist", split: .nielsen)
@@ -77,13 +78,18 @@ public struct MNIST: Sendable {
         if let limit = trainingLimit {
             trainingRange = 0 ..< min(max(limit, 0), trainingRange.count)
         }
-        training = Self.dataset(idx[0].data, labels: trainLabels, range: trainingRange, height: trainH, width: trainW)
-        validation = Self.dataset(idx[0].data, labels: trainLabels, range: validationRange, height: trainH, width: trainW)
+        // Training and validation view the file's buffer, unless a training limit leaves most
+        // of it unused: then copying the few examples kept lets the rest be freed.
+        let compact = (trainingRange.count + validationRange.count) * 2 < trainLabels.count
+        training = Self.dataset(idx[0].data, labels: trainLabels, range: trainingRange, height: trainH, width: trainW,
+                                copying: compact)
+        validation = Self.dataset(idx[0].data, labels: trainLabels, range: validationRange, height: trainH, width: trainW,
+                                  copying: compact)
         test = Self.dataset(idx[2].data, labels: testLabels, range: 0 ..< testLabels.count, height: testH, width: testW)
     }
 
-    /// Loads one pair of image and label files (e.g. only the test set) as a dataset with
-    /// pixels scaled to [0, 1].
+    /// Loads one pair of image and label files (e.g. only the test set) as a dataset whose
+    /// bytes become values in [0, 1] when gathered.
     /// - Throws: `DataError` naming the file that is missing or bad.
     public static func load(imagesAt imagesPath: String, labelsAt labelsPath: String) throws -> ImageDataset {
         let imageFile = try IDXFile(contentsOf: imagesPath)
@@ -131,22 +137,15 @@ public struct MNIST: Sendable {
         return (file.dimensions[1], file.dimensions[2])
     }
 
-    /// Scales the bytes of images `range` to [0, 1] straight into a new dataset's buffer.
-    static func dataset(_ pixels: [UInt8], labels: [Int], range: Range<Int>, height: Int, width: Int) -> ImageDataset {
+    /// Images `range` as a dataset of the file's bytes (scale 1/255): a view sharing the one
+    /// decompressed buffer (training and validation then cost nothing), or with `copying`, a
+    /// compact copy of just those images.
+    static func dataset(_ pixels: [UInt8], labels: [Int], range: Range<Int>, height: Int, width: Int,
+                        copying: Bool = false) -> ImageDataset {
         let size = height * width
-        let n = range.count * size
-        if n == 0 { return ImageDataset(images: [], labels: [], height: height, width: width) }
-        let scale: [Float] = (0..<256).map { Float($0) / 255 }
-        let images = pixels.withUnsafeBufferPointer { src in
-            scale.withUnsafeBufferPointer { table in
-                [Float](unsafeUninitializedCapacity: n) { dst, initialized in
-                    let base = src.baseAddress! + range.lowerBound * size
-                    for i in 0..<n { dst[i] = table[Int(base[i])] }
-                    initialized = n
-                }
-            }
-        }
-        return ImageDataset(images: images, labels: Array(labels[range]), height: height, width: width)
+        let view = pixels[range.lowerBound * size ..< range.upperBound * size]
+        return ImageDataset(pixels: copying ? ArraySlice(Array(view)) : view,
+                            labels: Array(labels[range]), height: height, width: width)
     }
 }
 

@@ -3,12 +3,12 @@ import Testing
 @testable import NablaData
 
 /// Smallest and largest value, by a plain pointer loop (fast enough in debug builds).
-private func minMax(_ values: [Float]) -> (Float, Float) {
-    values.withUnsafeBufferPointer { p in
-        var lo = Float.infinity, hi = -Float.infinity
+private func minMax<C: Collection>(_ values: C) -> (C.Element, C.Element) where C.Element: Comparable {
+    values.withContiguousStorageIfAvailable { p in
+        var lo = p[0], hi = p[0]
         for v in p { lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
         return (lo, hi)
-    }
+    }!
 }
 
 /// Writes a small fake MNIST folder; image `i` has every pixel equal to `i`, label `i % 10`.
@@ -36,8 +36,9 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
         #expect(mnist.test.count == 10_000)
         #expect(mnist.validation.count == 0)
         #expect(mnist.training.height == 28 && mnist.training.width == 28)
-        #expect(mnist.training.images.count == 60_000 * 784)
-        #expect(mnist.test.images.count == 10_000 * 784)
+        #expect(mnist.training.pixels.count == 60_000 * 784)
+        #expect(mnist.test.pixels.count == 10_000 * 784)
+        #expect(mnist.training.scale == 1.0 / 255 && mnist.test.scale == 1.0 / 255)
         #expect(mnist.training.labels[0] == 5)
         #expect(mnist.training.labels[1] == 0)
         #expect(mnist.test.labels[0] == 7)
@@ -49,10 +50,14 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
 
     @Test func pixelsAreScaledToTheUnitInterval() throws {
         let mnist = try bundledMNIST.get()
-        let (trainLow, trainHigh) = minMax(mnist.training.images)
-        #expect(trainLow == 0 && trainHigh == 1)
-        let (testLow, testHigh) = minMax(mnist.test.images)
-        #expect(testLow == 0 && testHigh == 1)
+        // Stored as the file's bytes, which use the whole range…
+        let (trainLow, trainHigh) = minMax(mnist.training.pixels)
+        #expect(trainLow == 0 && trainHigh == 255)
+        let (testLow, testHigh) = minMax(mnist.test.pixels)
+        #expect(testLow == 0 && testHigh == 255)
+        // …and read as floats in [0, 1].
+        let (floatLow, floatHigh) = minMax(mnist.test.floatImages())
+        #expect(floatLow == 0 && floatHigh == 1)
         // The first training image (a 5): its top row is blank, and its first ink in
         // row-major order is the byte 3 at index 152 (row 5, column 12).
         let first = Array(mnist.training.image(at: 0))
@@ -60,6 +65,7 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
         let firstInk = try #require(first.firstIndex { $0 != 0 })
         #expect(firstInk == 152)
         #expect(first[firstInk] == Float(3) / 255)
+        #expect(mnist.training.imageBytes(at: 0)[152] == 3)
     }
 
     @Test func nielsenSplitTakesValidationFromTheEndOfTraining() throws {
@@ -71,6 +77,11 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
         #expect(mnist.training.labels == Array(full.training.labels[0..<1000]))
         #expect(mnist.validation.labels == Array(full.training.labels[50_000...]))
         #expect(mnist.validation.image(at: 0) == full.training.image(at: 50_000))
+        #expect(mnist.validation.imageBytes(at: 9_999) == full.training.imageBytes(at: 59_999))
+        #expect(mnist.validation.pixels.count == 10_000 * 784)
+        // A limit that leaves most of the file unused copies what it keeps, so the file can go.
+        #expect(mnist.training.pixels.startIndex == 0 && mnist.training.pixels.count == 1000 * 784)
+        #expect(mnist.validation.pixels.startIndex == 0)
         #expect(mnist.test.labels == full.test.labels)
     }
 }
@@ -85,6 +96,9 @@ private func writeFakeMNIST(in dir: String, train: Int = 12, test: Int = 4, heig
         let nielsen = try MNIST(directory: dir, split: .nielsen)
         #expect(nielsen.training.count == 3 && nielsen.validation.count == 10_000)
         #expect(nielsen.validation.labels[0] == 3)
+        // Without a limit both views share the file's buffer: validation starts after training.
+        #expect(nielsen.validation.pixels.startIndex == 3 * 784)
+        #expect(nielsen.training.pixels.startIndex == 0 && nielsen.training.pixels.count == 3 * 784)
         #expect(nielsen.validation.image(at: 0).allSatisfy { $0 == Float(3) / 255 })
         let limited = try MNIST(directory: dir, trainingLimit: 7)
         #expect(limited.training.count == 7)
