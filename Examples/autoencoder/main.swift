@@ -124,7 +124,7 @@ for epoch in 1...epochs {
 @MainActor func pgmImage() -> [UInt8] {
     let scale = 3, side = 28 * scale, gap = 4
     let width = 10 * side + 11 * gap, height = 2 * side + 3 * gap
-    let inputs = Array(mnist.test.images[0 ..< 10 * 784])
+    let inputs = (0..<10).flatMap { mnist.test.image(at: $0) }
     let outputs = withoutGradients { model(testImages[0 ..< 10]).sigmoid().scalars }
     var pixels = [UInt8](repeating: 128, count: width * height)   // grey frame between digits
     for (row, source) in [inputs, outputs].enumerated() {

@@ -163,6 +163,7 @@ private func parseError(_ bytes: [UInt8], name: String = "bad.idx") -> String? {
     @Test func missingFileNamesTheFullPath() {
         let message = thrownMessage { try IDXFile(contentsOf: "/nonexistent/dir/train-labels-idx1-ubyte.gz") }
         #expect(message == "/nonexistent/dir/train-labels-idx1-ubyte.gz: no such file")
+        expectError(containing: "no such file") { try IDXFile(contentsOf: "/nonexistent/other.gz") }
     }
 
     @Test func directoryInsteadOfFile() throws {

@@ -1,3 +1,4 @@
+import Testing
 import Foundation
 @testable import NablaData
 
@@ -24,4 +25,13 @@ func thrownMessage<T>(_ body: () throws -> T) -> String? {
     } catch {
         return String(describing: error)
     }
+}
+
+/// Expects `body` to throw an error whose one-line description contains `fragment`.
+func expectError<T>(containing fragment: String, sourceLocation: SourceLocation = #_sourceLocation,
+                    _ body: () throws -> T) {
+    let message = thrownMessage(body)
+    #expect(message?.contains(fragment) == true, "expected an error containing \"\(fragment)\", got \(message ?? "no error")",
+            sourceLocation: sourceLocation)
+    #expect(message.map { !$0.contains("\n") } ?? true, "error messages are one line", sourceLocation: sourceLocation)
 }
