@@ -103,6 +103,16 @@ func allCases() -> [GradientCase] {
         return x[0].dropout(mask: Tensor.dropoutMask(shape: [3, 4], keepProbability: 0.5, dtype: .float64, using: &g),
                             keepProbability: 0.5)
     }
+    // Convolution, pooling and batch normalization (NCHW).
+    add("conv2d", [rand([2, 2, 5, 5]), rand([3, 2, 3, 3]), rand([3])]) { $0[0].conv2d($0[1], bias: $0[2]) }
+    add("conv2d stride/pad", [rand([1, 2, 6, 5]), rand([2, 2, 3, 2])]) { $0[0].conv2d($0[1], stride: (2, 1), padding: (1, 1)) }
+    add("conv2d dilation", [rand([1, 1, 7, 7]), rand([2, 1, 3, 3])]) { $0[0].conv2d($0[1], dilation: (2, 2)) }
+    add("maxPool2d", [rand([2, 2, 4, 4])]) { $0[0].maxPool2d(kernelSize: (2, 2)) }
+    add("maxPool2d overlap/pad", [rand([1, 2, 5, 5])]) { $0[0].maxPool2d(kernelSize: (3, 3), stride: (2, 2), padding: (1, 1)) }
+    add("avgPool2d", [rand([2, 2, 4, 6])]) { $0[0].avgPool2d(kernelSize: (2, 3), padding: (1, 1)) }
+    add("batchNorm", [rand([3, 2, 2, 2]), rand([2]), rand([2])]) { x in
+        x[0].batchNormalized(weight: x[1], bias: x[2]).output * Tensor.arange(0, 24, dtype: .float64).reshaped(3, 2, 2, 2)
+    }
     // Second order: gradients of gradients.
     for (name, f) in [("sigmoid", { (x: [Tensor]) in x[0].sigmoid() }),
                       ("tanh", { (x: [Tensor]) in x[0].tanh() }),
@@ -113,5 +123,7 @@ func allCases() -> [GradientCase] {
     }
     add("mul", [rand([2, 3]), rand([2, 3])], secondOrder: true) { $0[0] * $0[1] }
     add("matmul", [rand([2, 3]), rand([3, 2])], secondOrder: true) { $0[0].matmul($0[1]) }
+    add("conv2d", [rand([1, 1, 4, 4]), rand([2, 1, 2, 2])], secondOrder: true) { $0[0].conv2d($0[1]).tanh() }
+    add("batchNorm", [rand([3, 2, 2]), rand([2])], secondOrder: true) { $0[0].batchNormalized(weight: $0[1], bias: nil).output.tanh() }
     return cases
 }
