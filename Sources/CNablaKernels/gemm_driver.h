@@ -162,10 +162,18 @@ static void FN(gemm_packed)(const FN(gemm_job) *g) {
     }
 }
 
+// Whether the strided (no-copy) path is used: inputs small enough that the copies made
+// by packing cost more than they save. The limit depends on the tile width (see gemm.c).
+static int FN(use_strided)(const IMPL *im, long M, long N, long K) {
+    double bytes = ((double)M + (double)N) * (double)K * sizeof(T);
+    double limit = im->nr * sizeof(T) >= 128 ? GEMM_UNPACKED_BYTES : GEMM_UNPACKED_BYTES_NARROW;
+    long forced = nabla_gemm_strided_limit();
+    if (forced >= 0) limit = (double)forced;
+    return bytes <= limit;
+}
+
 static void FN(gemm_serial)(const FN(gemm_job) *g) {
-    // Below this footprint the copies made by packing cost more than they save.
-    double bytes = ((double)g->M + (double)g->N) * (double)g->K * sizeof(T);
-    if (bytes <= GEMM_UNPACKED_BYTES)
+    if (FN(use_strided)(g->impl, g->M, g->N, g->K))
         FN(gemm_unpacked)(g);
     else
         FN(gemm_packed)(g);
@@ -227,10 +235,10 @@ void API(int transA, int transB, long M, long N, long K, T alpha, const T *A, lo
         long tile = g.split_n ? impl->nr : impl->mr;
         long len = g.split_n ? N : M;
         long tiles = (len + tile - 1) / tile;
-        double bytes = ((double)M + (double)N) * (double)K * sizeof(T);
-        long chunks = bytes <= GEMM_UNPACKED_BYTES ? GEMM_CHUNKS_PER_THREAD * nt : nt;
+        int strided = FN(use_strided)(impl, M, N, K);
+        long chunks = strided ? GEMM_CHUNKS_PER_THREAD * nt : nt;
         if (chunks > tiles) chunks = tiles;
-        if (transB && bytes <= GEMM_UNPACKED_BYTES) {
+        if (transB && strided) {
             // Pack the transposed B once here rather than once per task.
             size_t need = (size_t)K * (size_t)(((N + impl->nr - 1) / impl->nr) * impl->nr);
             T *buf = FN(buffer)(&FN(tls_bpack), &FN(tls_bcap), need);
