@@ -96,6 +96,8 @@ typedef struct {
     int split_n;  // threads split columns (else rows)
     long chunk;   // columns or rows per task, a multiple of nr or mr
     const T *bpacked;  // strided path with transposed B: B already packed (K x nr panels)
+    int strided;       // path, chosen once for the whole product: packing blocks K, so a
+                       // task must not choose differently from a single-threaded call
 } FN(gemm_job);
 
 // Small and mid-sized products: A is read in place through strides, and so is B unless
@@ -173,7 +175,7 @@ static int FN(use_strided)(const IMPL *im, long M, long N, long K) {
 }
 
 static void FN(gemm_serial)(const FN(gemm_job) *g) {
-    if (FN(use_strided)(g->impl, g->M, g->N, g->K))
+    if (g->strided)
         FN(gemm_unpacked)(g);
     else
         FN(gemm_packed)(g);
@@ -217,7 +219,7 @@ void API(int transA, int transB, long M, long N, long K, T alpha, const T *A, lo
     default: impl = &IMPL_PORTABLE; break;
     }
     FN(gemm_job) g = {impl, transA != 0, transB != 0, M, N, K, alpha, beta, A, B,
-                      lda, ldb, ldc, C, 0, 0, 0};
+                      lda, ldb, ldc, C, 0, 0, 0, FN(use_strided)(impl, M, N, K)};
     long nt = nabla_num_threads();
     double flops = 2.0 * (double)M * (double)N * (double)K;
     if (nt > 1 && flops >= GEMM_PARALLEL_FLOPS) {
@@ -235,7 +237,7 @@ void API(int transA, int transB, long M, long N, long K, T alpha, const T *A, lo
         long tile = g.split_n ? impl->nr : impl->mr;
         long len = g.split_n ? N : M;
         long tiles = (len + tile - 1) / tile;
-        int strided = FN(use_strided)(impl, M, N, K);
+        int strided = g.strided;
         long chunks = strided ? GEMM_CHUNKS_PER_THREAD * nt : nt;
         if (chunks > tiles) chunks = tiles;
         if (transB && strided) {

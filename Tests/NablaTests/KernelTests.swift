@@ -184,6 +184,20 @@ struct GemmCase {
             }
             #expect(run(1) == run(2), "packed threads isa \(isa)")
         }
+        // A product just above the strided limit, whose per-thread halves are below it:
+        // threads must not switch paths (packing blocks K, which changes rounding).
+        nabla_gemm_set_strided_limit(Int(Double(200 + 120) * 300 * 4 * 0.75))
+        let A2 = rng.floats(200 * 300), B2 = rng.floats(300 * 120)
+        forEachISA { isa in
+            func run(_ n: Int32) -> [Float] {
+                withThreads(n) {
+                    var C = [Float](repeating: 0, count: 200 * 120)
+                    nabla_sgemm(0, 0, 200, 120, 300, 1, A2, 300, B2, 120, 0, &C, 120)
+                    return C
+                }
+            }
+            #expect(run(1) == run(2), "path choice with threads isa \(isa)")
+        }
     }
 
     @Test func gemmDegenerateSizes() {
