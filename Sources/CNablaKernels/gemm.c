@@ -21,13 +21,31 @@
 // vs 92), because Zen 4 streams six strided A rows and a K x 32 B panel well, and no
 // copies are made. At n = 2048 (32 MiB of inputs) it collapses to 38 GFLOPS (TLB and
 // L3 misses) while the packed path holds 95.
+// That holds for tiles 128 bytes wide (AVX-512: 32 floats or 16 doubles). With 64-byte
+// tiles (AVX2, portable) A is streamed twice as often: strided wins at 64x128x784
+// (97 vs 82 GFLOPS, 600 KiB of inputs) and loses at 256^3 (92 vs 103, 512 KiB).
 #ifndef GEMM_UNPACKED_BYTES
 #define GEMM_UNPACKED_BYTES (8.0 * 1024 * 1024)
 #endif
-// 2*M*N*K at or above which the work is split across threads.
-#ifndef GEMM_PARALLEL_FLOPS
-#define GEMM_PARALLEL_FLOPS 2.0e6
+#ifndef GEMM_UNPACKED_BYTES_NARROW
+#define GEMM_UNPACKED_BYTES_NARROW (384.0 * 1024)
 #endif
+// 2*M*N*K at or above which the work is split across threads. Measured (2 threads):
+// 64x64x128 (1 MFLOP) takes 10.5 us on one thread, 7.8 us on two when the workers are
+// spinning but 19 us when they must be woken (~15 us); 64x128x256 (4 MFLOP): 38 us on
+// one, 22 us (spinning) or 36 us (woken) on two.
+#ifndef GEMM_CHUNKS_PER_THREAD
+#define GEMM_CHUNKS_PER_THREAD 4
+#endif
+#ifndef GEMM_PARALLEL_FLOPS
+#define GEMM_PARALLEL_FLOPS 3.0e6
+#endif
+
+static long g_strided_limit = -1;  // < 0: the measured defaults above
+void nabla_gemm_set_strided_limit(long bytes) {
+    __atomic_store_n(&g_strided_limit, bytes, __ATOMIC_RELAXED);
+}
+long nabla_gemm_strided_limit(void) { return __atomic_load_n(&g_strided_limit, __ATOMIC_RELAXED); }
 
 #define T float
 #define SUF f32

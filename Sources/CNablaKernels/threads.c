@@ -11,9 +11,10 @@
 // core that another process needs for long.
 #include "internal.h"
 #include <pthread.h>
+#include <time.h>
 
 #define MAX_WORKERS 63
-#define SPINS 2000
+#define SPIN_NS 100000  // how long idle workers and a waiting caller spin before sleeping
 #if defined(__x86_64__) || defined(__i386__)
 #define cpu_relax() __builtin_ia32_pause()
 #else
@@ -39,6 +40,25 @@ static int g_nworkers = 0;
 static unsigned long g_gen = 0;  // bumped per job (atomic reads when spinning)
 static job_t *g_job = 0;         // current job, or 0 (under g_mu)
 
+static long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+// Spins until *p != v or SPIN_NS pass. Returns the last value read.
+static unsigned long spin_while_eq(const unsigned long *p, unsigned long v) {
+    long t0 = now_ns();
+    unsigned long x;
+    for (;;) {
+        for (int s = 0; s < 64; s++) {
+            if ((x = __atomic_load_n(p, __ATOMIC_ACQUIRE)) != v) return x;
+            cpu_relax();
+        }
+        if (now_ns() - t0 > SPIN_NS) return x;
+    }
+}
+
 static void run_tasks(job_t *j) {
     long i;
     while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n) {
@@ -58,8 +78,7 @@ static void *worker_main(void *arg) {
     seen = g_gen;
     pthread_mutex_unlock(&g_mu);
     for (;;) {
-        for (int s = 0; s < SPINS && __atomic_load_n(&g_gen, __ATOMIC_ACQUIRE) == seen; s++)
-            cpu_relax();
+        spin_while_eq(&g_gen, seen);
         pthread_mutex_lock(&g_mu);
         while (g_gen == seen) pthread_cond_wait(&g_wake, &g_mu);
         seen = g_gen;
@@ -107,7 +126,11 @@ void nabla_parallel_for(long n, int nthreads, void (*fn)(void *ctx, long i), voi
 
     run_tasks(&j);  // the caller works too; if no worker shows up it does everything
 
-    for (int s = 0; s < SPINS && __atomic_load_n(&j.done, __ATOMIC_ACQUIRE) < n; s++) cpu_relax();
+    {
+        long t0 = now_ns();
+        while (__atomic_load_n(&j.done, __ATOMIC_ACQUIRE) < n && now_ns() - t0 < SPIN_NS)
+            for (int s = 0; s < 64; s++) cpu_relax();
+    }
     pthread_mutex_lock(&g_mu);
     while (__atomic_load_n(&j.done, __ATOMIC_ACQUIRE) < n) pthread_cond_wait(&g_done, &g_mu);
     g_job = 0;  // late workers will not join; wait for those inside to leave

@@ -154,6 +154,52 @@ struct GemmCase {
         }
     }
 
+    /// The same products through the packed, cache-blocked path (normally only for large
+    /// inputs), with K above the 256 block so the beta = 1 continuation is exercised.
+    @Test func gemmPackedPath() {
+        nabla_gemm_set_strided_limit(0)
+        defer { nabla_gemm_set_strided_limit(-1) }
+        #expect(nabla_gemm_strided_limit() == 0)
+        let shapes = [(1, 1, 1), (7, 33, 65), (65, 127, 7), (150, 40, 300), (13, 70, 513)]
+        for (idx, s) in shapes.enumerated() {
+            for t in 0..<4 {
+                let g = GemmCase(tA: t & 1 != 0, tB: t & 2 != 0, M: s.0, N: s.1, K: s.2, seed: UInt64(50 + idx))
+                forEachISA { isa in
+                    #expect(g.checkF32(alpha: 0.5, beta: 1), "packed sgemm isa \(isa) \(s) t \(t)")
+                    #expect(g.checkF64(alpha: -1.5, beta: 0.25), "packed dgemm isa \(isa) \(s) t \(t)")
+                    #expect(g.checkF32(alpha: 1, beta: 0, nanC: true), "packed sgemm NaN isa \(isa) \(s) t \(t)")
+                }
+            }
+        }
+        // threads agree on the packed path too
+        var rng = KernelRNG(9)
+        let A = rng.floats(200 * 160), B = rng.floats(160 * 120)
+        forEachISA { isa in
+            func run(_ n: Int32) -> [Float] {
+                withThreads(n) {
+                    var C = [Float](repeating: 0, count: 200 * 120)
+                    nabla_sgemm(0, 1, 200, 120, 160, 1, A, 160, B, 160, 0, &C, 120)
+                    return C
+                }
+            }
+            #expect(run(1) == run(2), "packed threads isa \(isa)")
+        }
+        // A product just above the strided limit, whose per-thread halves are below it:
+        // threads must not switch paths (packing blocks K, which changes rounding).
+        nabla_gemm_set_strided_limit(Int(Double(200 + 120) * 300 * 4 * 0.75))
+        let A2 = rng.floats(200 * 300), B2 = rng.floats(300 * 120)
+        forEachISA { isa in
+            func run(_ n: Int32) -> [Float] {
+                withThreads(n) {
+                    var C = [Float](repeating: 0, count: 200 * 120)
+                    nabla_sgemm(0, 0, 200, 120, 300, 1, A2, 300, B2, 120, 0, &C, 120)
+                    return C
+                }
+            }
+            #expect(run(1) == run(2), "path choice with threads isa \(isa)")
+        }
+    }
+
     @Test func gemmDegenerateSizes() {
         forEachISA { _ in
             // K == 0: C = beta * C; alpha == 0 likewise; M or N == 0: nothing happens.

@@ -48,6 +48,14 @@ void nabla_dgemm(int transA, int transB, long M, long N, long K, double alpha,
                  const double *A, long lda, const double *B, long ldb,
                  double beta, double *C, long ldc);
 
+/// Tuning and testing knob for both GEMMs: products whose op(A) and op(B) together take at
+/// most `bytes` bytes use the strided path (no copies; A and B read in place), larger
+/// ones the packed, cache-blocked path. A negative value restores the measured default
+/// (8 MiB with AVX-512, 384 KiB otherwise). 0 forces packing for every product.
+void nabla_gemm_set_strided_limit(long bytes);
+/// The value set by nabla_gemm_set_strided_limit (-1 when the default is in effect).
+long nabla_gemm_strided_limit(void);
+
 // ---- elementwise transcendental functions (float32) -----------------------------------
 
 /// y[i] = exp(x[i]). x and y may be the same buffer.
