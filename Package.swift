@@ -27,7 +27,7 @@ let package = Package(
 
         .target(name: "Nabla", dependencies: ["CNablaKernels"], path: "Sources/Nabla"),
         .target(name: "NablaNN", dependencies: ["Nabla"], path: "Sources/NablaNN"),
-        .target(name: "NablaData", dependencies: ["Nabla", "CZlib"], path: "Sources/NablaData"),
+        .target(name: "NablaData", dependencies: ["Nabla", "CNablaKernels", "CZlib"], path: "Sources/NablaData"),
 
         // What the example programs share: models of the book and the benchmarks, the
         // training loop and its reports. Not a product.

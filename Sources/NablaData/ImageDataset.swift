@@ -1,3 +1,4 @@
+import CNablaKernels
 /// A set of labelled grayscale images held as their bytes (one `UInt8` per pixel, as IDX
 /// files store them) in one contiguous row-major buffer of shape `count × height × width`,
 /// plus one integer label per image.
@@ -110,6 +111,28 @@ public struct ImageDataset: Sendable {
                 let s = src.baseAddress! + start
                 let t = table.baseAddress!
                 for j in 0..<n { destination[j] = t[Int(s[j])] }
+            }
+        }
+    }
+
+    /// Writes the float values of the images at `indices` one after another to `destination`
+    /// (through the C kernel that prefetches all the rows first).
+    func gatherRows(_ indices: UnsafeBufferPointer<Int>, into destination: UnsafeMutablePointer<Float>) {
+        pixels.withUnsafeBufferPointer { src in
+            valueTable.withUnsafeBufferPointer { table in
+                indices.withMemoryRebound(to: CLong.self) { rows in
+                    nabla_gather_rows_u8_f32(src.baseAddress!, imageSize, rows.baseAddress!, rows.count,
+                                             table.baseAddress!, destination)
+                }
+            }
+        }
+    }
+
+    /// Starts fetching the images at `indices` into the caches (a hint; returns at once).
+    func prefetchRows(_ indices: UnsafeBufferPointer<Int>) {
+        pixels.withUnsafeBufferPointer { src in
+            indices.withMemoryRebound(to: CLong.self) { rows in
+                nabla_prefetch_rows(src.baseAddress!, imageSize, rows.baseAddress!, rows.count)
             }
         }
     }

@@ -414,3 +414,21 @@ struct GemmCase {
         }
     }
 }
+
+extension KernelTests {
+    /// Batches of a shuffled dataset: rows gathered and converted through the table, the
+    /// same on every instruction-set path.
+    @Test func gatherRowsMatchesTableLookupOnEveryPath() {
+        let rowBytes = 37, rowsInSource = 9
+        let src = (0..<(rowBytes * rowsInSource)).map { UInt8(truncatingIfNeeded: $0 &* 73 &+ 11) }
+        let table = (0..<256).map { Float($0) / 255 }
+        let rows: [CLong] = [8, 0, 3, 3, 7]
+        let want = rows.flatMap { r in (0..<rowBytes).map { table[Int(src[r * rowBytes + $0])] } }
+        forEachISA { isa in
+            var got = [Float](repeating: -1, count: rows.count * rowBytes)
+            nabla_prefetch_rows(src, rowBytes, rows, rows.count)
+            nabla_gather_rows_u8_f32(src, rowBytes, rows, rows.count, table, &got)
+            #expect(got == want, "isa \(isa)")
+        }
+    }
+}

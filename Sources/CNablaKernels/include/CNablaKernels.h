@@ -86,6 +86,18 @@ void nabla_col2im_f64(const double *cols, long C, long H, long W, long KH, long 
                       long sh, long sw, long ph, long pw, long dh, long dw,
                       long OH, long OW, double *x);
 
+// ---- data loading ---------------------------------------------------------------------
+
+/// Gathers `count` rows of `rowBytes` bytes each, row `rows[k]` of `src`, into `dst` as
+/// floats: dst[k * rowBytes + j] = table[src[rows[k] * rowBytes + j]]. Every row is
+/// prefetched first, so the random rows of a shuffled mini-batch are fetched from memory in
+/// parallel instead of one cache miss after another.
+void nabla_gather_rows_u8_f32(const uint8_t *src, long rowBytes, const long *rows, long count,
+                              const float *table, float *dst);
+
+/// Hints the CPU to fetch rows `rows[k]` of `src` (rowBytes each) into the caches.
+void nabla_prefetch_rows(const uint8_t *src, long rowBytes, const long *rows, long count);
+
 #ifdef __cplusplus
 }
 #endif
