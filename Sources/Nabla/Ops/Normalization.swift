@@ -31,14 +31,13 @@ extension Tensor {
             let m = Double(n * s)
             Threading.forChunks(c, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(n * s, 1))) { c0, c1 in
                 for ch in c0..<c1 {
+                    // Rows are summed in their own type (SIMD lanes for float32), rows into a
+                    // Double: fast, and accurate over the tens of thousands of values per channel.
                     var sum = 0.0
-                    for i in 0..<n { let row = x + (i * c + ch) * s; for j in 0..<s { sum += row[j].doubleValue } }
+                    for i in 0..<n { sum += rowSum(x + (i * c + ch) * s, s) }
                     let mean = sum / m
                     var ss = 0.0
-                    for i in 0..<n {
-                        let row = x + (i * c + ch) * s
-                        for j in 0..<s { let d = row[j].doubleValue - mean; ss += d * d }
-                    }
+                    for i in 0..<n { ss += rowSquaredDeviation(x + (i * c + ch) * s, s, T(mean)) }
                     let variance = ss / m
                     mu[ch] = T(mean)
                     v[ch] = T(variance)
@@ -112,11 +111,8 @@ private func batchNormBackwardFused(_ g: Tensor, _ x: Tensor, _ w: Tensor?, _ me
                 var sg = 0.0, sgx = 0.0
                 for i in 0..<n {
                     let xr = px + (i * c + ch) * s, gr = pg + (i * c + ch) * s
-                    for j in 0..<s {
-                        let gv = gr[j].doubleValue
-                        sg += gv
-                        sgx += gv * (xr[j].doubleValue - mean) * invStd
-                    }
+                    sg += rowSum(gr, s)
+                    sgx += rowDot(gr, xr, s, T(mean)) * invStd
                 }
                 pdb[ch] = T(sg)
                 pdw[ch] = T(sgx)
@@ -134,4 +130,60 @@ private func batchNormBackwardFused(_ g: Tensor, _ x: Tensor, _ w: Tensor?, _ me
     case .float64: run(Double.self)
     }
     return (Tensor(storage: dx, shape: x.shape), Tensor(storage: dw, shape: [c]), Tensor(storage: db, shape: [c]))
+}
+
+// Row helpers of the fused batch norm: generic, with SIMD loops for float32.
+
+/// Σ row[j], as a Double.
+@inline(__always)
+private func rowSum<T: TensorScalar>(_ row: UnsafeMutablePointer<T>, _ n: Int) -> Double {
+    if T.self == Float.self {
+        return Double(contiguousSum(UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self), n))
+    }
+    var total = 0.0
+    for j in 0..<n { total += row[j].doubleValue }
+    return total
+}
+
+/// Σ (row[j] − mean)², as a Double.
+@inline(__always)
+private func rowSquaredDeviation<T: TensorScalar>(_ row: UnsafeMutablePointer<T>, _ n: Int, _ mean: T) -> Double {
+    if T.self == Float.self {
+        let p = UnsafeRawPointer(row), m = SIMD8<Float>(repeating: mean as! Float)
+        var acc = SIMD8<Float>(), j = 0
+        while j + 8 <= n {
+            let d = p.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) - m
+            acc += d * d
+            j += 8
+        }
+        var total = Double(acc.sum())
+        let f = UnsafeRawPointer(row).assumingMemoryBound(to: Float.self)
+        while j < n { let d = Double(f[j]) - Double(mean as! Float); total += d * d; j += 1 }
+        return total
+    }
+    var total = 0.0
+    for j in 0..<n { let d = row[j].doubleValue - mean.doubleValue; total += d * d }
+    return total
+}
+
+/// Σ g[j]·(x[j] − mean), as a Double.
+@inline(__always)
+private func rowDot<T: TensorScalar>(_ g: UnsafeMutablePointer<T>, _ x: UnsafeMutablePointer<T>, _ n: Int, _ mean: T) -> Double {
+    if T.self == Float.self {
+        let pg = UnsafeRawPointer(g), px = UnsafeRawPointer(x), m = SIMD8<Float>(repeating: mean as! Float)
+        var acc = SIMD8<Float>(), j = 0
+        while j + 8 <= n {
+            acc += pg.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+                * (px.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) - m)
+            j += 8
+        }
+        var total = Double(acc.sum())
+        let fg = UnsafeRawPointer(g).assumingMemoryBound(to: Float.self)
+        let fx = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+        while j < n { total += Double(fg[j]) * (Double(fx[j]) - Double(mean as! Float)); j += 1 }
+        return total
+    }
+    var total = 0.0
+    for j in 0..<n { total += g[j].doubleValue * (x[j].doubleValue - mean.doubleValue) }
+    return total
 }

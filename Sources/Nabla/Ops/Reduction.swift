@@ -220,7 +220,7 @@ extension Tensor {
 
 /// The sum of `n` contiguous floats, accumulated in SIMD lanes.
 @inline(__always)
-private func contiguousSum(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+func contiguousSum(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
     var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
     var k = 0
     let raw = UnsafeRawPointer(p)
