@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Nabla: tensors with reverse-mode automatic differentiation, neural-network layers and
-// optimizers, and MNIST example trainers. No package dependencies and no unsafeFlags:
+// optimizers, and MNIST example trainers. No package dependencies and no unsafe compiler flags:
 // the speed comes from the C target's kernels, which pick AVX-512, AVX2+FMA or portable
 // code at run time.
 import PackageDescription
