@@ -357,6 +357,12 @@ struct GemmCase {
         ConvShape(C: 2, H: 7, W: 9, KH: 2, KW: 3, sh: 3, sw: 1, ph: 2, pw: 0, dh: 1, dw: 3),
         ConvShape(C: 1, H: 4, W: 4, KH: 3, KW: 3, sh: 1, sw: 1, ph: 3, pw: 3, dh: 1, dw: 1),
         ConvShape(C: 1, H: 1, W: 1, KH: 1, KW: 1, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1),
+        // column stride 1 (the vector paths): rows wider than a vector, row strides, dilation
+        ConvShape(C: 2, H: 5, W: 40, KH: 3, KW: 5, sh: 1, sw: 1, ph: 2, pw: 3, dh: 1, dw: 1),
+        ConvShape(C: 1, H: 9, W: 17, KH: 2, KW: 3, sh: 2, sw: 1, ph: 1, pw: 1, dh: 2, dw: 2),
+        ConvShape(C: 3, H: 7, W: 33, KH: 5, KW: 5, sh: 3, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1),
+        ConvShape(C: 1, H: 6, W: 7, KH: 3, KW: 3, sh: 1, sw: 1, ph: 4, pw: 5, dh: 1, dw: 1),
+        ConvShape(C: 2, H: 3, W: 65, KH: 1, KW: 7, sh: 1, sw: 1, ph: 0, pw: 3, dh: 1, dw: 3),
     ]
 
     /// Reference: the value of cols[row][oi*OW+oj] is x at this index, or nil in padding.
@@ -368,6 +374,10 @@ struct GemmCase {
     }
 
     @Test func im2colMatchesNaive() {
+        forEachISA { isa in im2colMatchesNaive(isa: isa) }
+    }
+
+    func im2colMatchesNaive(isa: Int32) {
         for (n, s) in Self.convShapes.enumerated() {
             var rng = KernelRNG(UInt64(100 + n))
             let x = rng.doubles(s.C * s.H * s.W)
@@ -385,7 +395,7 @@ struct GemmCase {
             #expect(got == want, "im2col_f64 \(s)")
             var gotf = [Float](repeating: .nan, count: want.count)
             nabla_im2col_f32(x.map { Float($0) }, s.C, s.H, s.W, s.KH, s.KW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.OH, s.OW, &gotf)
-            #expect(gotf == want.map { Float($0) }, "im2col_f32 \(s)")
+            #expect(gotf == want.map { Float($0) }, "im2col_f32 \(s) isa \(isa)")
 
             // col2im against a naive scatter-add, starting from a nonzero x (it accumulates)
             let cols = rng.doubles(want.count)
@@ -403,7 +413,13 @@ struct GemmCase {
             #expect(zip(back, ref).allSatisfy { abs($0 - $1) <= 1e-12 }, "col2im_f64 \(s)")
             var backf = base.map { Float($0) }
             nabla_col2im_f32(cols.map { Float($0) }, s.C, s.H, s.W, s.KH, s.KW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.OH, s.OW, &backf)
-            #expect(zip(backf, ref).allSatisfy { abs(Double($0) - $1) <= 1e-5 }, "col2im_f32 \(s)")
+            #expect(zip(backf, ref).allSatisfy { abs(Double($0) - $1) <= 1e-5 }, "col2im_f32 \(s) isa \(isa)")
+            // Every path makes the same additions in the same order as the portable loop.
+            var portable = base.map { Float($0) }
+            let saved = nabla_kernels_set_isa(0)
+            nabla_col2im_f32(cols.map { Float($0) }, s.C, s.H, s.W, s.KH, s.KW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.OH, s.OW, &portable)
+            _ = nabla_kernels_set_isa(saved)
+            #expect(backf == portable, "col2im_f32 \(s) isa \(isa) vs portable, bit for bit")
 
             // Adjoint: <im2col(x), c> == <x, col2im(c)>
             var zero = [Double](repeating: 0, count: x.count)
@@ -429,6 +445,43 @@ extension KernelTests {
             nabla_prefetch_rows(src, rowBytes, rows, rows.count)
             nabla_gather_rows_u8_f32(src, rowBytes, rows, rows.count, table, &got)
             #expect(got == want, "isa \(isa)")
+        }
+    }
+}
+
+extension KernelTests {
+    /// 2×2 max pooling on every path against the rule written out: the first of tied maxima
+    /// in row-major order, a NaN over any number, the last NaN over an earlier one; values
+    /// and chosen indices exact, on odd and even sizes around the vector width.
+    @Test func maxPool2x2MatchesTheRuleOnEveryPath() {
+        var rng = KernelRNG(2024)
+        for (h, w) in [(2, 2), (3, 5), (4, 16), (5, 31), (6, 32), (2, 33), (7, 40), (24, 24), (9, 65)] {
+            let planes = 3, oh = h / 2, ow = w / 2
+            // Few distinct levels make ties common; some NaNs, sometimes two in a window.
+            let x: [Float] = (0..<planes * h * w).map { _ in
+                let u = rng.next()
+                return u < -0.9 ? .nan : Float(((u + 1) * 2).rounded())
+            }
+            var want = [Float](repeating: 0, count: planes * oh * ow), wantIndex = [Int32](repeating: 0, count: want.count)
+            for p in 0..<planes {
+                for oi in 0..<oh {
+                    for oj in 0..<ow {
+                        let ks = [2 * oi * w + 2 * oj, 2 * oi * w + 2 * oj + 1, (2 * oi + 1) * w + 2 * oj, (2 * oi + 1) * w + 2 * oj + 1]
+                        var best = x[p * h * w + ks[0]], at = ks[0]
+                        for k in ks.dropFirst() where x[p * h * w + k] > best || x[p * h * w + k].isNaN {
+                            best = x[p * h * w + k]; at = k
+                        }
+                        want[(p * oh + oi) * ow + oj] = best
+                        wantIndex[(p * oh + oi) * ow + oj] = Int32(at)
+                    }
+                }
+            }
+            forEachISA { isa in
+                var y = [Float](repeating: -1, count: want.count), index = [Int32](repeating: -1, count: want.count)
+                nabla_maxpool2x2_f32(x, &y, &index, planes, h, w, oh, ow)
+                #expect(index == wantIndex, "indices \(h)×\(w) isa \(isa)")
+                #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "values \(h)×\(w) isa \(isa)")
+            }
         }
     }
 }

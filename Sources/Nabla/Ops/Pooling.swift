@@ -4,6 +4,8 @@
 //   backward gathers through the same indices (maxPool2dGather), whose backward scatters.
 //   avgPool2d and avgPool2dBackward are linear and adjoint to each other.
 
+import CNablaKernels
+
 /// Sizes of one pooling, checked once and shared by the forward and backward ops.
 struct Pool2dGeometry {
     let n, c, h, w: Int
@@ -207,7 +209,14 @@ enum PoolKernels {
                                             _ idx: UnsafeMutablePointer<Int32>, _ g: Pool2dGeometry,
                                             _ start: Int, _ end: Int) {
         if g.isPlain2x2 {
-            maxForward2x2(x, y, idx, g, start, end)
+            if T.self == Float.self {
+                // The C kernel (AVX-512 when available) follows the same rule.
+                nabla_maxpool2x2_f32(UnsafeRawPointer(x + start * g.h * g.w).assumingMemoryBound(to: Float.self),
+                                     UnsafeMutableRawPointer(y + start * g.oh * g.ow).assumingMemoryBound(to: Float.self),
+                                     idx + start * g.oh * g.ow, end - start, g.h, g.w, g.oh, g.ow)
+            } else {
+                maxForward2x2(x, y, idx, g, start, end)
+            }
             return
         }
         let planeIn = g.h * g.w, planeOut = g.oh * g.ow
