@@ -1,6 +1,7 @@
 import ExampleSupport
 import Foundation
 import Nabla
+import NablaNN
 
 /// Best and median of `repeats` timings of `body` (each in seconds per call).
 func time(repeats: Int, calls: Int, _ body: () -> Void) -> (best: Double, median: Double) {
@@ -63,5 +64,35 @@ func benchOverhead(json: Bool) {
     } else {
         print(String(format: "overhead: (x*w + b).sigmoid().sum() + backward, 10×30: %.2f µs per iteration (best %.2f); forward without graph %.2f µs",
                      median * 1e6, best * 1e6, forward.median * 1e6))
+    }
+}
+
+/// Milliseconds per training step (forward, loss, backward, SGD update) of the LeNet of
+/// `lenet_b64` and the BatchNorm net of `bn_cnn` on one fixed batch of 64 random images:
+/// best and median of 7 repeats of 20 steps. Steadier than an epoch on a noisy machine
+/// (the best of several short repeats), so it is the figure to compare kernel changes by.
+func benchConvStep(json: Bool) {
+    for batchNorm in [false, true] {
+        var generator = RandomGenerator(seed: 0)
+        let model = benchmarkConvNetwork(batchNorm: batchNorm, using: &generator)
+        let optimizer = SGD(parameters: model.trainableParameters(), learningRate: 0.01)
+        let x = Tensor.randomUniform([64, 1, 28, 28], seed: 1)
+        let labels = (0..<64).map { $0 % 10 }
+        func step() {
+            let loss = Cost.softmaxCrossEntropy.loss(model(x), labels: labels)
+            optimizer.zeroGrad()
+            loss.backward()
+            optimizer.step()
+        }
+        for _ in 0..<5 { step() }
+        let (best, median) = time(repeats: 7, calls: 20, step)
+        let name = batchNorm ? "bn_cnn" : "lenet"
+        if json {
+            print(jsonLine(["workload": "conv_step", "net": name, "batch": 64, "threads": Threading.threadCount,
+                            "ms_per_step": (median * 1e5).rounded() / 100, "ms_per_step_best": (best * 1e5).rounded() / 100]))
+        } else {
+            print(String(format: "conv_step: %@ net, batch 64: %.2f ms per training step (best %.2f), %d threads",
+                         name, median * 1e3, best * 1e3, Threading.threadCount))
+        }
     }
 }

@@ -3,7 +3,7 @@
 //
 //   swift run -c release nabla-bench [WORKLOAD…] [--epochs N] [--threads N] [--json]
 //
-// Workloads: sgemm, overhead, nielsen_mlp, ce_mlp, lenet_b10, lenet_b64, bn_cnn (default: all).
+// Workloads: sgemm, overhead, conv_step, nielsen_mlp, ce_mlp, lenet_b10, lenet_b64, bn_cnn (default: all).
 import ExampleSupport
 import Foundation
 import Nabla
@@ -16,7 +16,7 @@ struct Options {
     var data: String? = nil
 }
 
-let allWorkloads = ["sgemm", "overhead"] + trainingWorkloadNames
+let allWorkloads = ["sgemm", "overhead", "conv_step"] + trainingWorkloadNames
 
 func usage(_ error: String?) -> Never {
     let text = """
@@ -67,6 +67,7 @@ for workload in options.workloads {
     switch workload {
     case "sgemm": benchSGEMM(json: options.json)
     case "overhead": benchOverhead(json: options.json)
+    case "conv_step": benchConvStep(json: options.json)
     default: benchTraining(workload, options: options)
     }
 }

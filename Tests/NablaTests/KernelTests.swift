@@ -119,7 +119,7 @@ struct GemmCase {
     static let shapes: [(Int, Int, Int)] =
         sizes.map { ($0, $0, $0) } + [(1, 200, 7), (200, 1, 33), (7, 65, 127), (33, 127, 2),
                                       (65, 7, 200), (127, 33, 1), (2, 200, 65), (10, 30, 78),
-                                      (64, 20, 50), (13, 9, 300)]
+                                      (64, 20, 50), (13, 9, 300), (3, 150, 90)]
 
     @Test func isaSelection() {
         let best = nabla_kernels_set_isa(2)
@@ -183,6 +183,23 @@ struct GemmCase {
                 }
             }
             #expect(run(1) == run(2), "packed threads isa \(isa)")
+        }
+        // Few rows with a transposed B are computed transposed (Cᵀ = op(B)ᵀ·op(A)ᵀ), here
+        // threaded: the same numbers with 1 and 2 threads, and the reference's.
+        let A3 = rng.floats(8 * 400), B3 = rng.floats(600 * 400)
+        forEachISA { isa in
+            func run(_ n: Int32) -> [Float] {
+                withThreads(n) {
+                    var C = [Float](repeating: 0, count: 8 * 600)
+                    nabla_sgemm(0, 1, 8, 600, 400, 1, A3, 400, B3, 400, 0, &C, 600)
+                    return C
+                }
+            }
+            let one = run(1)
+            #expect(one == run(2), "transposed product with threads isa \(isa)")
+            let i = 5, j = 431
+            let want = (0..<400).reduce(0.0) { $0 + Double(A3[i * 400 + $1]) * Double(B3[j * 400 + $1]) }
+            #expect(abs(Double(one[i * 600 + j]) - want) <= 1e-4 * (abs(want) + 1), "transposed product value isa \(isa)")
         }
         // A product just above the strided limit, whose per-thread halves are below it:
         // threads must not switch paths (packing blocks K, which changes rounding).

@@ -325,40 +325,53 @@ enum Conv2dKernels {
         return out
     }
 
-    /// gw = Σₙ gy[n] · im2col(x[n])ᵀ; each thread sums its images into its own buffer and
-    /// the buffers are added at the end (in a fixed order, so results are reproducible).
+    /// gw = Σₙ gy[n] · im2col(x[n])ᵀ, computed transposed: gwᵀ = Σₙ im2col(x[n]) · gy[n]ᵀ.
+    /// That way the large operand (the column matrix, K × P) is read in place and only the
+    /// small one (gy[n], C_out × P) is transposed into panels by the GEMM; the other way
+    /// round the kernels transposed the whole column matrix for every image (7–8 % of a
+    /// LeNet step). Each thread sums its images into its own gwᵀ; the sums are transposed
+    /// and added at the end in a fixed order, so results are reproducible.
     static func backwardWeight(_ x: TensorStorage, _ gy: TensorStorage, _ g: Conv2dGeometry) -> TensorStorage {
         let dtype = x.dtype, size = dtype.byteCount
         let wCount = g.cout * g.k
-        let out = TensorStorage.zeros(count: wCount, dtype: dtype)
-        if g.n == 0 || g.p == 0 || wCount == 0 { return out }
+        if g.n == 0 || g.p == 0 || wCount == 0 { return TensorStorage.zeros(count: wCount, dtype: dtype) }
+        let out = TensorStorage.make(count: wCount, dtype: dtype)
         let identity = unfoldIsIdentity(g)
         let chunks = imageChunks(g), threaded = chunks.count > 1
-        let partials = (1..<chunks.count).map { _ in TensorStorage.make(count: wCount, dtype: dtype) }
+        let sums = chunks.map { _ in TensorStorage.make(count: wCount, dtype: dtype) }
         run(chunks) { c, images in
-            let target = c == 0 ? out : partials[c - 1]
+            let target = sums[c]
             let scratch = identity ? nil : TensorStorage.make(count: g.k * g.p, dtype: dtype)
             for i in images {
                 let xi = x.base + i * g.cin * g.h * g.w * size
                 let gyi = gy.base + i * g.cout * g.p * size
                 var cols = xi
                 if let scratch { im2col(xi, g, scratch.base, dtype: dtype); cols = scratch.base }
-                gemm(gyi, cols, target.base, dtype: dtype, m: g.cout, n: g.k, k: g.p,
+                gemm(cols, gyi, target.base, dtype: dtype, m: g.k, n: g.cout, k: g.p,
                      transposeA: false, transposeB: true, lda: g.p, ldb: g.p,
-                     accumulate: i != images.lowerBound || c == 0, unthreaded: threaded)
+                     accumulate: i != images.lowerBound, unthreaded: threaded)
             }
         }
-        for partial in partials {
-            switch dtype {
-            case .float32: accumulate(out.pointer(as: Float.self), partial.pointer(as: Float.self), wCount)
-            case .float64: accumulate(out.pointer(as: Double.self), partial.pointer(as: Double.self), wCount)
-            }
+        switch dtype {
+        case .float32: transposeSum(sums, into: out.pointer(as: Float.self), rows: g.k, columns: g.cout)
+        case .float64: transposeSum(sums, into: out.pointer(as: Double.self), rows: g.k, columns: g.cout)
         }
         return out
     }
 
-    private static func accumulate<T: TensorScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafeMutablePointer<T>,
-                                                    _ count: Int) {
-        for i in 0..<count { dst[i] += src[i] }
+    /// out[j][i] = Σ_s sums[s][i][j] for row-major `rows × columns` matrices, summed in the
+    /// order of `sums`.
+    private static func transposeSum<T: TensorScalar>(_ sums: [TensorStorage], into out: UnsafeMutablePointer<T>,
+                                                      rows: Int, columns: Int) {
+        let first = sums[0].pointer(as: T.self)
+        for i in 0..<rows {
+            for j in 0..<columns { out[j * rows + i] = first[i * columns + j] }
+        }
+        for s in sums.dropFirst() {
+            let m = s.pointer(as: T.self)
+            for i in 0..<rows {
+                for j in 0..<columns { out[j * rows + i] += m[i * columns + j] }
+            }
+        }
     }
 }
