@@ -16,13 +16,6 @@
 #endif
 #define NABLA_INLINE static inline __attribute__((always_inline))
 
-// ---- threads (threads.c) -------------------------------------------------------------
-// Runs fn(ctx, i) for every i in [0, n) on the calling thread plus up to nthreads-1 pool
-// workers, handing tasks out dynamically; returns when all are done. Callers must make
-// each task's result independent of the thread that runs it (then results do not depend
-// on timing or thread count).
-void nabla_parallel_for(long n, int nthreads, void (*fn)(void *ctx, long i), void *ctx);
-
 // ---- GEMM micro-kernels ------------------------------------------------------------------
 // A micro-kernel computes an MR x NR tile:
 //   C[i][j] = alpha * sum_k A(i,k) * B(k,j) + beta * C[i][j]   for i < mr, j < nr

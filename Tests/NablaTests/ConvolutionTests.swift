@@ -365,3 +365,23 @@ private let gradientCases: [ConvCase] = [
         }
     }
 }
+
+struct ParallelTests {
+    /// The one thread pool behind every parallel loop: each task runs exactly once, and a
+    /// parallel loop inside a task (the pool is busy) runs on the calling thread and
+    /// finishes.
+    @Test func parallelForRunsEveryTaskOnceAndNests() {
+        withThreads(2) {
+            let n = 1000
+            let counts = UnsafeMutablePointer<Int>.allocate(capacity: n * 3)
+            counts.initialize(repeating: 0, count: n * 3)
+            defer { counts.deallocate() }
+            Threading.parallelFor(n) { i in
+                counts[i] += 1
+                Threading.parallelFor(2) { j in counts[n + 2 * i + j] += 1 }
+            }
+            #expect((0..<n).allSatisfy { counts[$0] == 1 })
+            #expect((n..<3 * n).allSatisfy { counts[$0] == 1 })
+        }
+    }
+}

@@ -67,6 +67,15 @@ void nabla_vsigmoid_f32(const float *x, float *y, long n);
 /// y[i] = tanh(x[i]).
 void nabla_vtanh_f32(const float *x, float *y, long n);
 
+// ---- threads ---------------------------------------------------------------------------
+
+/// Runs fn(ctx, i) for every i in [0, n) on the calling thread plus up to nthreads-1 pool
+/// workers, handing tasks out dynamically; returns when all are done. Callers must make
+/// each task's result independent of the thread that runs it (then results do not depend
+/// on timing or thread count). A call made while the pool is busy (nested, or from
+/// another thread) runs all tasks on the calling thread.
+void nabla_parallel_for(long n, int nthreads, void (*fn)(void *ctx, long i), void *ctx);
+
 // ---- convolution helpers (one image, NCHW) ---------------------------------------------
 
 /// Unfolds one image x[C][H][W] into cols[C*KH*KW][OH*OW] (zero where the window

@@ -8,7 +8,6 @@
 // the other two, and gradients of any order come out of the same three kernels.
 
 import CNablaKernels
-import Dispatch
 
 /// Sizes of one convolution, checked once and shared by the forward and backward ops.
 struct Conv2dGeometry {
@@ -177,11 +176,12 @@ extension Tensor {
 
 /// The raw loops behind the convolution ops: im2col + GEMM per image.
 ///
-/// Threads: a large batch is split into one range of images per thread here, and each
-/// thread's GEMMs are then cut into row blocks small enough that the C kernels never
-/// thread them too. Both levels at once oversubscribe the cores, and the C pool
-/// spin-waits, which on this 2-core VM made the second MNIST layer 5–30× slower. With a
-/// single image (or a small batch) the GEMM is called whole and the kernels may thread it.
+/// Threads: a large batch is split into one range of images per thread here (on the
+/// kernels' pool, `Threading.parallelFor`), and each thread's GEMMs are cut into row
+/// blocks small enough that the C kernels run them whole on that thread. (Threading at
+/// both levels once oversubscribed the cores: on this 2-core VM the second MNIST layer
+/// became 5–30× slower.) With a single image (or a small batch) the GEMM is called whole
+/// and the kernels may thread it.
 /// Measured (release, 1 thread, MNIST shapes): one GEMM over the whole batch
 /// ([C_out, K] × [K, N·P]) was slower than per-image GEMMs (its column matrix leaves the
 /// L2 cache, and the output then needs a transpose), so per-image it is.
@@ -228,10 +228,7 @@ enum Conv2dKernels {
     /// Runs `body(chunkIndex, images)` for every chunk, in parallel when there are several.
     static func run(_ chunks: [Range<Int>], _ body: (Int, Range<Int>) -> Void) {
         if chunks.count == 1 { body(0, chunks[0]); return }
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks.count) { c in box.value(c, chunks[c]) }
-        }
+        Threading.parallelFor(chunks.count) { c in body(c, chunks[c]) }
     }
 
     /// Whether im2col is the identity (1×1 kernel, stride 1, no padding), so the image itself

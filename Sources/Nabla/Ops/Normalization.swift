@@ -1,4 +1,3 @@
-import Dispatch
 
 extension Tensor {
     /// Batch normalization with the batch's own statistics: every channel (axis 1) is

@@ -1,5 +1,4 @@
 import CNablaKernels
-import Dispatch
 
 /// Splits loops over large buffers across the configured number of threads.
 public enum Threading {
@@ -26,11 +25,33 @@ public enum Threading {
         }
         let chunks = Swift.min(threads, count / grain)
         let per = (count + chunks - 1) / chunks
+        parallelFor(chunks) { c in
+            let start = c * per
+            body(start, Swift.min(count, start + per))
+        }
+    }
+
+    /// Calls `body(i)` for every `i` in `0..<count`, spread over the kernels' thread pool
+    /// (the one the GEMMs use); returns when all calls are done. Tasks are handed out
+    /// dynamically, so `body` must give the same result whichever thread runs it.
+    ///
+    /// Every parallel loop goes through this one pool. With a second pool (Dispatch) for
+    /// the Swift loops, the GEMM pool's workers, spinning for the next job after each
+    /// product, competed with Dispatch's threads for the two cores at every switch
+    /// between a GEMM and a Swift loop. A call made while the pool is busy (from inside
+    /// another parallel loop) runs serially on the calling thread.
+    static func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 0 { return }
+        if count == 1 || threadCount <= 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
         withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let start = c * per
-                box.value(start, Swift.min(count, start + per))
+            var task = body
+            withUnsafeMutablePointer(to: &task) { pointer in
+                nabla_parallel_for(count, Int32(threadCount), { context, i in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(i))
+                }, pointer)
             }
         }
     }
