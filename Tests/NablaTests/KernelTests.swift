@@ -171,32 +171,27 @@ struct GemmCase {
                 }
             }
         }
+        /// C = A·op(B) (A untransposed, B transposed when `tB`) on `threads` threads.
+        func product(threads: Int32, tB: Bool, _ m: Int, _ n: Int, _ k: Int, _ A: [Float], _ B: [Float]) -> [Float] {
+            withThreads(threads) {
+                var C = [Float](repeating: 0, count: m * n)
+                nabla_sgemm(0, tB ? 1 : 0, m, n, k, 1, A, k, B, tB ? k : n, 0, &C, n)
+                return C
+            }
+        }
         // threads agree on the packed path too
         var rng = KernelRNG(9)
         let A = rng.floats(200 * 160), B = rng.floats(160 * 120)
         forEachISA { isa in
-            func run(_ n: Int32) -> [Float] {
-                withThreads(n) {
-                    var C = [Float](repeating: 0, count: 200 * 120)
-                    nabla_sgemm(0, 1, 200, 120, 160, 1, A, 160, B, 160, 0, &C, 120)
-                    return C
-                }
-            }
-            #expect(run(1) == run(2), "packed threads isa \(isa)")
+            #expect(product(threads: 1, tB: true, 200, 120, 160, A, B) == product(threads: 2, tB: true, 200, 120, 160, A, B),
+                    "packed threads isa \(isa)")
         }
         // Few rows with a transposed B are computed transposed (Cᵀ = op(B)ᵀ·op(A)ᵀ), here
         // threaded: the same numbers with 1 and 2 threads, and the reference's.
         let A3 = rng.floats(8 * 400), B3 = rng.floats(600 * 400)
         forEachISA { isa in
-            func run(_ n: Int32) -> [Float] {
-                withThreads(n) {
-                    var C = [Float](repeating: 0, count: 8 * 600)
-                    nabla_sgemm(0, 1, 8, 600, 400, 1, A3, 400, B3, 400, 0, &C, 600)
-                    return C
-                }
-            }
-            let one = run(1)
-            #expect(one == run(2), "transposed product with threads isa \(isa)")
+            let one = product(threads: 1, tB: true, 8, 600, 400, A3, B3)
+            #expect(one == product(threads: 2, tB: true, 8, 600, 400, A3, B3), "transposed product with threads isa \(isa)")
             let i = 5, j = 431
             let want = (0..<400).reduce(0.0) { $0 + Double(A3[i * 400 + $1]) * Double(B3[j * 400 + $1]) }
             #expect(abs(Double(one[i * 600 + j]) - want) <= 1e-4 * (abs(want) + 1), "transposed product value isa \(isa)")
@@ -206,14 +201,8 @@ struct GemmCase {
         nabla_gemm_set_strided_limit(Int(Double(200 + 120) * 300 * 4 * 0.75))
         let A2 = rng.floats(200 * 300), B2 = rng.floats(300 * 120)
         forEachISA { isa in
-            func run(_ n: Int32) -> [Float] {
-                withThreads(n) {
-                    var C = [Float](repeating: 0, count: 200 * 120)
-                    nabla_sgemm(0, 0, 200, 120, 300, 1, A2, 300, B2, 120, 0, &C, 120)
-                    return C
-                }
-            }
-            #expect(run(1) == run(2), "path choice with threads isa \(isa)")
+            #expect(product(threads: 1, tB: false, 200, 120, 300, A2, B2) == product(threads: 2, tB: false, 200, 120, 300, A2, B2),
+                    "path choice with threads isa \(isa)")
         }
     }
 
