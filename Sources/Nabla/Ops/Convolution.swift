@@ -357,18 +357,17 @@ enum Conv2dKernels {
     }
 
     /// out[j][i] = Σ_s sums[s][i][j] for row-major `rows × columns` matrices, summed in the
-    /// order of `sums`.
+    /// order of `sums`: the sums are added into the first one (contiguous, vectorized), which
+    /// is then transposed once.
     private static func transposeSum<T: TensorScalar>(_ sums: [TensorStorage], into out: UnsafeMutablePointer<T>,
                                                       rows: Int, columns: Int) {
-        let first = sums[0].pointer(as: T.self)
-        for i in 0..<rows {
-            for j in 0..<columns { out[j * rows + i] = first[i * columns + j] }
-        }
+        let first = sums[0].pointer(as: T.self), count = rows * columns
         for s in sums.dropFirst() {
             let m = s.pointer(as: T.self)
-            for i in 0..<rows {
-                for j in 0..<columns { out[j * rows + i] += m[i * columns + j] }
-            }
+            for i in 0..<count { first[i] += m[i] }
+        }
+        for i in 0..<rows {
+            for j in 0..<columns { out[j * rows + i] = first[i * columns + j] }
         }
     }
 }
