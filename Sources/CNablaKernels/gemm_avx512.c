@@ -136,8 +136,43 @@ static NABLA_AVX512 void sgemm_narrow_avx512(long kc, const float *a, long rsa, 
         _mm512_mask_storeu_ps(c + i * ldc, m, v);
     }
 }
+// C = alpha·A·Bᵀ + beta·C as dot products of rows, 4 rows of A against 4 rows of B at a
+// time: 16 accumulators of 16 lanes run along K, then each is summed across its lanes.
+// Rows past M or N are aliased to the last row and their results dropped.
+NABLA_AVX512 static void sgemm_dot_avx512(long M, long N, long K, float alpha, const float *A, long lda,
+                                          const float *B, long ldb, float beta, float *C, long ldc) {
+    const long kfull = K & ~15L;
+    const __mmask16 tail = (__mmask16)((1u << (K & 15)) - 1);
+    for (long i = 0; i < M; i += 4) {
+        const float *a[4];
+        for (int r = 0; r < 4; r++) a[r] = A + (i + r < M ? i + r : M - 1) * lda;
+        for (long j = 0; j < N; j += 4) {
+            const float *b[4];
+            for (int s = 0; s < 4; s++) b[s] = B + (j + s < N ? j + s : N - 1) * ldb;
+            __m512 acc[4][4];
+            for (int r = 0; r < 4; r++)
+                for (int s = 0; s < 4; s++) acc[r][s] = _mm512_setzero_ps();
+            for (long k = 0; k < K; k += 16) {
+                __mmask16 m = k < kfull ? (__mmask16)0xFFFF : tail;
+                __m512 va[4], vb[4];
+                for (int r = 0; r < 4; r++) va[r] = _mm512_maskz_loadu_ps(m, a[r] + k);
+                for (int s = 0; s < 4; s++) vb[s] = _mm512_maskz_loadu_ps(m, b[s] + k);
+                for (int r = 0; r < 4; r++)
+                    for (int s = 0; s < 4; s++) acc[r][s] = _mm512_fmadd_ps(va[r], vb[s], acc[r][s]);
+            }
+            for (int r = 0; r < 4 && i + r < M; r++)
+                for (int s = 0; s < 4 && j + s < N; s++) {
+                    float v = alpha * _mm512_reduce_add_ps(acc[r][s]);
+                    float *c = C + (i + r) * ldc + j + s;
+                    *c = beta == 0 ? v : v + beta * *c;
+                }
+        }
+    }
+}
+
 const nabla_gemm_f32_impl nabla_sgemm_avx512 = {6, 32, sgemm_packed_avx512, sgemm_general_avx512,
-                                                sgemm_pack_bt_avx512, 12, 16, sgemm_narrow_avx512};
+                                                sgemm_pack_bt_avx512, 12, 16, sgemm_narrow_avx512,
+                                                sgemm_dot_avx512};
 
 NABLA_INLINE NABLA_AVX512 void k_f64_6x16(long kc, const double *a, long rsa, long csa,
                                           const double *b, long rsb, double alpha, double beta,

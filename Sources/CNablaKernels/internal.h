@@ -35,6 +35,15 @@ typedef void (*nabla_ukr_f64)(long kc, const double *a, long rsa, long csa,
 typedef void (*nabla_packbt_f32)(const float *B, long ldb, long kc, long cols, float *bp);
 typedef void (*nabla_packbt_f64)(const double *B, long ldb, long kc, long cols, double *bp);
 
+// Optional: C = alpha * A·Bᵀ + beta * C (beta == 0: C not read) with A (M x K) and B (N x K)
+// both row-major, as dot products of rows. For tiny outputs with a long K (a convolution's
+// weight gradient: 20 x 25 outputs, K = 576), where a register tile 32 columns wide would
+// leave most of its lanes idle.
+typedef void (*nabla_dot_f32)(long M, long N, long K, float alpha, const float *A, long lda,
+                              const float *B, long ldb, float beta, float *C, long ldc);
+typedef void (*nabla_dot_f64)(long M, long N, long K, double alpha, const double *A, long lda,
+                              const double *B, long ldb, double beta, double *C, long ldc);
+
 typedef struct {
     int mr, nr;               // register tile
     nabla_ukr_f32 packed;     // A packed (rsa = 1, csa = mr), B packed (rsb = nr)
@@ -44,6 +53,7 @@ typedef struct {
     // keeps more lanes busy than an nr-wide tile when N is small, e.g. N = 10.
     int mr_n, nr_n;
     nabla_ukr_f32 narrow;
+    nabla_dot_f32 dot;        // optional (0: not used)
 } nabla_gemm_f32_impl;
 typedef struct {
     int mr, nr;
@@ -52,6 +62,7 @@ typedef struct {
     nabla_packbt_f64 pack_bt;
     int mr_n, nr_n;
     nabla_ukr_f64 narrow;
+    nabla_dot_f64 dot;
 } nabla_gemm_f64_impl;
 
 extern const nabla_gemm_f32_impl nabla_sgemm_portable, nabla_sgemm_avx2, nabla_sgemm_avx512;

@@ -119,7 +119,8 @@ struct GemmCase {
     static let shapes: [(Int, Int, Int)] =
         sizes.map { ($0, $0, $0) } + [(1, 200, 7), (200, 1, 33), (7, 65, 127), (33, 127, 2),
                                       (65, 7, 200), (127, 33, 1), (2, 200, 65), (10, 30, 78),
-                                      (64, 20, 50), (13, 9, 300), (3, 150, 90)]
+                                      (64, 20, 50), (13, 9, 300), (3, 150, 90),
+                                      (25, 20, 576), (1, 1, 257), (5, 17, 300)]  // the last three: dot products when B is transposed
 
     @Test func isaSelection() {
         let best = nabla_kernels_set_isa(2)
