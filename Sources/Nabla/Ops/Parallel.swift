@@ -56,10 +56,3 @@ public enum Threading {
         }
     }
 }
-
-/// Wraps a value the caller promises to use safely from several threads (raw pointers into
-/// disjoint regions of a buffer).
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
