@@ -1,8 +1,8 @@
 // 2×2, stride 2, unpadded max pooling (float32): the pooling of every small conv net.
 //
 // The rule is PyTorch's: a NaN wins (the last one, if several); among tied maxima the
-// first in the window (a, b, c, d in row-major order) stays. idx receives the index of the chosen element within its
-// input plane.
+// first in the window (a, b, c, d in row-major order) stays. idx receives the index of the
+// chosen element within its input plane.
 #include "internal.h"
 #include <stdint.h>
 
@@ -18,18 +18,11 @@ NABLA_INLINE void window(const float *r0, const float *r1, long top, long W, lon
     *at = (int32_t)a;
 }
 
-static void maxpool2x2_portable(const float *x, float *y, int32_t *idx, long planes, long H, long W,
-                                long OH, long OW) {
-    for (long p = 0; p < planes; p++) {
-        const float *xp = x + p * H * W;
-        float *yp = y + p * OH * OW;
-        int32_t *ip = idx + p * OH * OW;
-        for (long oi = 0; oi < OH; oi++) {
-            long top = 2 * oi * W;
-            for (long oj = 0; oj < OW; oj++)
-                window(xp + top, xp + top + W, top, W, 2 * oj, yp + oi * OW + oj, ip + oi * OW + oj);
-        }
-    }
+// One output row: the windows over input rows r0 and r1 (row `top` of the plane starts r0).
+typedef void (*pool_row)(const float *r0, const float *r1, long top, long W, long OW, float *y, int32_t *idx);
+
+static void row_portable(const float *r0, const float *r1, long top, long W, long OW, float *y, int32_t *idx) {
+    for (long oj = 0; oj < OW; oj++) window(r0, r1, top, W, 2 * oj, y + oj, idx + oj);
 }
 
 #if NABLA_X86
@@ -39,48 +32,39 @@ static void maxpool2x2_portable(const float *x, float *y, int32_t *idx, long pla
 // into even and odd columns; three compare-and-blend steps pick each window's maximum and
 // its index. Windows with a NaN (which the ordered compares would pass over) are redone
 // one by one by the exact rule.
-NABLA_AVX512 static void maxpool2x2_avx512(const float *x, float *y, int32_t *idx, long planes, long H,
-                                           long W, long OH, long OW) {
+NABLA_AVX512 static void row_avx512(const float *r0, const float *r1, long top, long W, long OW, float *y,
+                                    int32_t *idx) {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     const __m512i twice = _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
-    for (long p = 0; p < planes; p++) {
-        const float *xp = x + p * H * W;
-        float *yp = y + p * OH * OW;
-        int32_t *ip = idx + p * OH * OW;
-        for (long oi = 0; oi < OH; oi++) {
-            long top = 2 * oi * W;
-            const float *r0 = xp + top, *r1 = r0 + W;
-            for (long oj = 0; oj < OW; oj += 16) {
-                long n = OW - oj < 16 ? OW - oj : 16;            // windows in this piece
-                __mmask16 out = (__mmask16)((1u << n) - 1);
-                __mmask16 lo = (__mmask16)(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
-                __mmask16 hi = (__mmask16)(n <= 8 ? 0 : (1u << (2 * (n - 8))) - 1);
-                long j = 2 * oj;
-                __m512 u0 = _mm512_maskz_loadu_ps(lo, r0 + j), u1 = _mm512_maskz_loadu_ps(hi, r0 + j + 16);
-                __m512 v0 = _mm512_maskz_loadu_ps(lo, r1 + j), v1 = _mm512_maskz_loadu_ps(hi, r1 + j + 16);
-                __m512 a = _mm512_permutex2var_ps(u0, even, u1), b = _mm512_permutex2var_ps(u0, odd, u1);
-                __m512 c = _mm512_permutex2var_ps(v0, even, v1), d = _mm512_permutex2var_ps(v0, odd, v1);
-                __m512i ka = _mm512_add_epi32(_mm512_set1_epi32((int)(top + j)), twice);
-                __m512 best = a;
-                __m512i at = ka;
-                __mmask16 m = _mm512_cmp_ps_mask(b, best, _CMP_GT_OQ);
-                best = _mm512_mask_mov_ps(best, m, b);
-                at = _mm512_mask_mov_epi32(at, m, _mm512_add_epi32(ka, _mm512_set1_epi32(1)));
-                m = _mm512_cmp_ps_mask(c, best, _CMP_GT_OQ);
-                best = _mm512_mask_mov_ps(best, m, c);
-                at = _mm512_mask_mov_epi32(at, m, _mm512_add_epi32(ka, _mm512_set1_epi32((int)W)));
-                m = _mm512_cmp_ps_mask(d, best, _CMP_GT_OQ);
-                best = _mm512_mask_mov_ps(best, m, d);
-                at = _mm512_mask_mov_epi32(at, m, _mm512_add_epi32(ka, _mm512_set1_epi32((int)W + 1)));
-                _mm512_mask_storeu_ps(yp + oi * OW + oj, out, best);
-                _mm512_mask_storeu_epi32(ip + oi * OW + oj, out, at);
-                __mmask16 nan = _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(c, d, _CMP_UNORD_Q);
-                for (unsigned bits = nan & out; bits; bits &= bits - 1) {
-                    long q = oj + __builtin_ctz(bits);
-                    window(r0, r1, top, W, 2 * q, yp + oi * OW + q, ip + oi * OW + q);
-                }
-            }
+    for (long oj = 0; oj < OW; oj += 16) {
+        long n = OW - oj < 16 ? OW - oj : 16;            // windows in this piece
+        __mmask16 out = (__mmask16)((1u << n) - 1);
+        __mmask16 lo = (__mmask16)(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
+        __mmask16 hi = (__mmask16)(n <= 8 ? 0 : (1u << (2 * (n - 8))) - 1);
+        long j = 2 * oj;
+        __m512 u0 = _mm512_maskz_loadu_ps(lo, r0 + j), u1 = _mm512_maskz_loadu_ps(hi, r0 + j + 16);
+        __m512 v0 = _mm512_maskz_loadu_ps(lo, r1 + j), v1 = _mm512_maskz_loadu_ps(hi, r1 + j + 16);
+        __m512 a = _mm512_permutex2var_ps(u0, even, u1), b = _mm512_permutex2var_ps(u0, odd, u1);
+        __m512 c = _mm512_permutex2var_ps(v0, even, v1), d = _mm512_permutex2var_ps(v0, odd, v1);
+        __m512i ka = _mm512_add_epi32(_mm512_set1_epi32((int)(top + j)), twice);
+        __m512 best = a;
+        __m512i at = ka;
+        __mmask16 m = _mm512_cmp_ps_mask(b, best, _CMP_GT_OQ);
+        best = _mm512_mask_mov_ps(best, m, b);
+        at = _mm512_mask_mov_epi32(at, m, _mm512_add_epi32(ka, _mm512_set1_epi32(1)));
+        m = _mm512_cmp_ps_mask(c, best, _CMP_GT_OQ);
+        best = _mm512_mask_mov_ps(best, m, c);
+        at = _mm512_mask_mov_epi32(at, m, _mm512_add_epi32(ka, _mm512_set1_epi32((int)W)));
+        m = _mm512_cmp_ps_mask(d, best, _CMP_GT_OQ);
+        best = _mm512_mask_mov_ps(best, m, d);
+        at = _mm512_mask_mov_epi32(at, m, _mm512_add_epi32(ka, _mm512_set1_epi32((int)W + 1)));
+        _mm512_mask_storeu_ps(y + oj, out, best);
+        _mm512_mask_storeu_epi32(idx + oj, out, at);
+        __mmask16 nan = _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(c, d, _CMP_UNORD_Q);
+        for (unsigned bits = nan & out; bits; bits &= bits - 1) {
+            long q = oj + __builtin_ctz(bits);
+            window(r0, r1, top, W, 2 * q, y + q, idx + q);
         }
     }
 }
@@ -89,11 +73,15 @@ NABLA_AVX512 static void maxpool2x2_avx512(const float *x, float *y, int32_t *id
 void nabla_maxpool2x2_f32(const float *x, float *y, int32_t *idx, long planes, long H, long W, long OH,
                           long OW) {
     if (planes <= 0 || OH <= 0 || OW <= 0) return;
+    pool_row row = row_portable;
 #if NABLA_X86
-    if (nabla_kernels_isa() == NABLA_ISA_AVX512) {
-        maxpool2x2_avx512(x, y, idx, planes, H, W, OH, OW);
-        return;
-    }
+    if (nabla_kernels_isa() == NABLA_ISA_AVX512) row = row_avx512;
 #endif
-    maxpool2x2_portable(x, y, idx, planes, H, W, OH, OW);
+    for (long p = 0; p < planes; p++) {
+        const float *xp = x + p * H * W;
+        for (long oi = 0; oi < OH; oi++) {
+            long top = 2 * oi * W;
+            row(xp + top, xp + top + W, top, W, OW, y + (p * OH + oi) * OW, idx + (p * OH + oi) * OW);
+        }
+    }
 }

@@ -97,8 +97,9 @@ void nabla_col2im_f64(const double *cols, long C, long H, long W, long KH, long 
 
 /// 2×2 max pooling with stride 2 and no padding over `planes` planes of H×W floats:
 /// y[p][oi][oj] is the largest of the window at rows 2·oi, 2·oi+1 and columns 2·oj, 2·oj+1
-/// (a NaN wins, the last one if several; among tied maxima the first in row-major order stays), and idx the
-/// index of the chosen element within its input plane. OH ≤ H/2, OW ≤ W/2.
+/// (a NaN wins, the last one if several; among tied maxima the first in row-major order
+/// stays), and idx the index of the chosen element within its input plane.
+/// OH ≤ H/2, OW ≤ W/2.
 void nabla_maxpool2x2_f32(const float *x, float *y, int32_t *idx, long planes, long H, long W,
                           long OH, long OW);
 
