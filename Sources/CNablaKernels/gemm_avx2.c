@@ -70,7 +70,95 @@ static NABLA_AVX2 void sgemm_general_avx2(long kc, const float *a, long rsa, lon
                                           float *c, long ldc, long mr, long nr) {
     k_f32_6x16(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, nr < 16);
 }
-const nabla_gemm_f32_impl nabla_sgemm_avx2 = {6, 16, sgemm_packed_avx2, sgemm_general_avx2, 0, 0, 0, 0};
+// Transposed-B packing (see nabla_packbt_f32): 8x8 blocks through registers, 8 rows of B
+// (8 output columns) by 8 values of k at a time. Ragged k uses masked loads (which never
+// touch masked-off memory); missing columns are zero rows.
+static NABLA_AVX2 void sgemm_pack_bt_avx2(const float *B, long ldb, long kc, long cols, float *bp) {
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (long h = 0; h < 16; h += 8) {
+        long nj = cols - h < 0 ? 0 : cols - h > 8 ? 8 : cols - h;
+        for (long kb = 0; kb < kc; kb += 8) {
+            long nk = kc - kb < 8 ? kc - kb : 8;
+            if (nj == 0) {
+                for (long k = 0; k < nk; k++) _mm256_storeu_ps(bp + (kb + k) * 16 + h, _mm256_setzero_ps());
+                continue;
+            }
+            __m256i km = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nk), iota);
+            __m256 r[8], t[8], u[8];
+            for (int j = 0; j < 8; j++)
+                r[j] = j >= nj ? _mm256_setzero_ps()
+                     : nk == 8 ? _mm256_loadu_ps(B + (h + j) * ldb + kb)
+                               : _mm256_maskload_ps(B + (h + j) * ldb + kb, km);
+            for (int j = 0; j < 8; j += 2) {
+                t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+                t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+            }
+            for (int q = 0; q < 8; q += 4) {
+                u[q + 0] = _mm256_shuffle_ps(t[q], t[q + 2], 0x44);
+                u[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], 0xEE);
+                u[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0x44);
+                u[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xEE);
+            }
+            // u[m] (m < 4) holds rows 0-3 at k = m and m + 4; u[4 + m] rows 4-7.
+            for (int m = 0; m < 4; m++) {
+                r[m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x20);
+                r[4 + m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x31);
+            }
+            for (long k = 0; k < nk; k++) _mm256_storeu_ps(bp + (kb + k) * 16 + h, r[k]);
+        }
+    }
+}
+
+// C = alpha·A·Bᵀ + beta·C as dot products of rows (see nabla_dot_f32): 3 rows of A
+// against 4 rows of B, 12 accumulators + 3 A vectors + 1 B vector = 16 ymm registers.
+// Lane sums are reduced once per output; a K not divisible by 8 ends in masked loads.
+NABLA_AVX2 static void sgemm_dot_avx2(long M, long N, long K, float alpha, const float *A, long lda,
+                                      const float *B, long ldb, float beta, float *C, long ldc) {
+    const long kfull = K & ~7L;
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(K & 7)),
+                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (long i = 0; i < M; i += 3) {
+        const float *a[3];
+        for (int r = 0; r < 3; r++) a[r] = A + (i + r < M ? i + r : M - 1) * lda;
+        for (long j = 0; j < N; j += 4) {
+            const float *b[4];
+            for (int s = 0; s < 4; s++) b[s] = B + (j + s < N ? j + s : N - 1) * ldb;
+            __m256 acc[3][4];
+            for (int r = 0; r < 3; r++)
+                for (int s = 0; s < 4; s++) acc[r][s] = _mm256_setzero_ps();
+            long k = 0;
+            for (; k < kfull; k += 8) {
+                __m256 va[3];
+                for (int r = 0; r < 3; r++) va[r] = _mm256_loadu_ps(a[r] + k);
+                for (int s = 0; s < 4; s++) {
+                    __m256 vb = _mm256_loadu_ps(b[s] + k);
+                    for (int r = 0; r < 3; r++) acc[r][s] = _mm256_fmadd_ps(va[r], vb, acc[r][s]);
+                }
+            }
+            if (k < K) {
+                __m256 va[3];
+                for (int r = 0; r < 3; r++) va[r] = _mm256_maskload_ps(a[r] + k, tail);
+                for (int s = 0; s < 4; s++) {
+                    __m256 vb = _mm256_maskload_ps(b[s] + k, tail);
+                    for (int r = 0; r < 3; r++) acc[r][s] = _mm256_fmadd_ps(va[r], vb, acc[r][s]);
+                }
+            }
+            for (int r = 0; r < 3 && i + r < M; r++)
+                for (int s = 0; s < 4 && j + s < N; s++) {
+                    __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[r][s]),
+                                          _mm256_extractf128_ps(acc[r][s], 1));
+                    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+                    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+                    float v = alpha * _mm_cvtss_f32(h);
+                    float *c = C + (i + r) * ldc + j + s;
+                    *c = beta == 0 ? v : v + beta * *c;
+                }
+        }
+    }
+}
+
+const nabla_gemm_f32_impl nabla_sgemm_avx2 = {6, 16, sgemm_packed_avx2, sgemm_general_avx2,
+                                              sgemm_pack_bt_avx2, 0, 0, 0, sgemm_dot_avx2};
 
 NABLA_INLINE NABLA_AVX2 void k_f64_6x8(long kc, const double *a, long rsa, long csa,
                                        const double *b, long rsb, double alpha, double beta,

@@ -1,5 +1,6 @@
 import Testing
 @testable import Nabla
+import CNablaKernels
 
 /// Direct convolution by its definition, the reference the im2col + GEMM path must match.
 private func naiveConv2d(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
@@ -383,5 +384,54 @@ struct ParallelTests {
             #expect((0..<n).allSatisfy { counts[$0] == 1 })
             #expect((n..<3 * n).allSatisfy { counts[$0] == 1 })
         }
+    }
+}
+
+// In the kernel suite, whose tests run one at a time: this one switches the ISA, the
+// thread count and the Winograd setting, which other kernel tests also switch.
+extension KernelTests {
+    /// float32 5×5 convolutions with 8 or more channels run on the Winograd kernels: the
+    /// forward pass and the weight gradient match the float64 direct sums to within 3e-5
+    /// of the sum of the terms' magnitudes (float's own rounding over these sums is ~1e-7
+    /// of it; the transforms add about ten times that), on every ISA, with results that
+    /// do not depend on the thread count. The shapes have ragged edge tiles, padding, and
+    /// (the third) more tiles than one chunk of the kernels.
+    @Test(arguments: [ConvCase([2, 8, 11, 9], [8, 8, 5, 5]),
+                      ConvCase([3, 9, 7, 13], [10, 9, 5, 5], padding: (2, 1)),
+                      ConvCase([20, 8, 20, 18], [8, 8, 5, 5], padding: (1, 2))])
+    func winogradMatchesDirectSums(_ c: ConvCase) {
+        let x = randn(c.input, seed: 31), w = randn(c.weight, seed: 32), b = randn([c.weight[0]], seed: 33)
+        let g = Conv2dGeometry(input: c.input, weight: c.weight, stride: (1, 1), padding: c.padding,
+                               dilation: (1, 1), op: "test")
+        #expect(Conv2dKernels.usesWinograd(g, dtype: .float32))
+        #expect(!Conv2dKernels.usesWinograd(g, dtype: .float64))
+        let y = naiveConv2d(x, w, bias: b, padding: c.padding)
+        let yBound = naiveConv2d(x.abs(), w.abs(), bias: b.abs(), padding: c.padding)
+        let gy = randn(y.shape, seed: 34)
+        let gw = Tensor.conv2dBackwardWeight(x, gy, g)   // float64: the direct path
+        let gwBound = Tensor.conv2dBackwardWeight(x.abs(), gy.abs(), g)
+        func within(_ got: Tensor, _ want: Tensor, _ bound: Tensor, _ what: String) {
+            let a = got.scalars(as: Double.self), e = want.scalars(as: Double.self), m = bound.scalars(as: Double.self)
+            let bad = a.indices.first { !(abs(a[$0] - e[$0]) <= 3e-5 * m[$0] + 1e-6) }
+            #expect(bad == nil, "\(what) \(c): element \(bad ?? -1): \(bad.map { a[$0] } ?? 0) vs \(bad.map { e[$0] } ?? 0)")
+        }
+        let x32 = x.cast(to: .float32), w32 = w.cast(to: .float32), b32 = b.cast(to: .float32)
+        let gy32 = gy.cast(to: .float32)
+        forEachISA { isa in
+            let one = withThreads(1) { (x32.conv2d(w32, bias: b32, padding: c.padding),
+                                        Tensor.conv2dBackwardWeight(x32, gy32, g)) }
+            let two = withThreads(2) { (x32.conv2d(w32, bias: b32, padding: c.padding),
+                                        Tensor.conv2dBackwardWeight(x32, gy32, g)) }
+            within(one.0, y, yBound, "forward isa \(isa)")
+            within(one.1, gw, gwBound, "weight gradient isa \(isa)")
+            #expect(one.0.scalars(as: Float.self) == two.0.scalars(as: Float.self), "forward threads isa \(isa)")
+            #expect(one.1.scalars(as: Float.self) == two.1.scalars(as: Float.self), "weight gradient threads isa \(isa)")
+        }
+        // Turned off, the same op takes the direct path (and agrees).
+        nabla_set_winograd(0)
+        #expect(!Conv2dKernels.usesWinograd(g, dtype: .float32))
+        let direct = x32.conv2d(w32, bias: b32, padding: c.padding)
+        nabla_set_winograd(1)
+        within(direct, y, yBound, "direct")
     }
 }

@@ -78,6 +78,25 @@ void nabla_parallel_for(long n, int nthreads, void (*fn)(void *ctx, long i), voi
 
 // ---- convolution helpers (one image, NCHW) ---------------------------------------------
 
+/// Whether the convolution ops may use the Winograd kernels below (1, the default) or
+/// always the direct im2col + GEMM path (0). Read from NABLA_WINOGRAD=0 at first use;
+/// nabla_set_winograd changes it (tests compare the two paths).
+int nabla_winograd_enabled(void);
+void nabla_set_winograd(int on);
+/// Winograd F(4x4, 5x5) convolution of a batch, float32, stride 1, no dilation:
+/// y[n][k] = sum over c of w[k][c] correlated with x[n][c], zero padding ph, pw, so
+/// y is N x K x (H + 2ph - 4) x (W + 2pw - 4) and is overwritten. With flip != 0 the
+/// kernels are read from w[c][k][5][5] rotated by 180 degrees (the input gradient of a
+/// convolution is this forward pass applied to its output gradient). Returns 0, writing
+/// nothing, if the shapes are empty or scratch memory could not be had.
+int nabla_conv5x5_forward_f32(const float *x, long N, long C, long H, long W, const float *w, int flip,
+                              long K, long ph, long pw, float *y);
+/// Weight gradient of that convolution (F(5x5, 4x4)): gw[k][c][5][5] = sum over images
+/// and output positions of gy[n][k] times the matching 5x5 window of x[n][c]; gy is
+/// N x K x (H + 2ph - 4) x (W + 2pw - 4). Overwrites gw; returns 0 as above.
+int nabla_conv5x5_weight_grad_f32(const float *x, const float *gy, long N, long C, long H, long W, long K,
+                                  long ph, long pw, float *gw);
+
 /// Unfolds one image x[C][H][W] into cols[C*KH*KW][OH*OW] (zero where the window
 /// covers padding). Stride sh/sw, padding ph/pw, dilation dh/dw.
 void nabla_im2col_f32(const float *x, long C, long H, long W, long KH, long KW,

@@ -1,0 +1,453 @@
+// Winograd convolution for 5x5 kernels, stride 1, float32: F(4x4, 5x5) for the forward
+// pass (and so for the input gradient, a forward pass with the kernel rotated) and
+// F(5x5, 4x4) for the weight gradient.
+//
+// One 8x8 tile of input d and one 5x5 kernel g give a 4x4 tile of output:
+//     y = AT [(G g Gᵀ) ⊙ (BT d BTᵀ)] ATᵀ
+// The ⊙ is 64 independent products, so over channels and tiles it becomes 64 matrix
+// products (one per position ξ of the 8x8 transformed tile):
+//     M[ξ] (K x T) = U[ξ] (K x C) · V[ξ] (C x T)
+// for C input channels, K output channels and T tiles: 64·K·C·T multiply-adds where the
+// direct (im2col) product needs 16·25·K·C·T = 6.25 times as many. The transforms are the
+// price; they pay when C and K are both a few or more (the caller decides).
+//
+// The transform matrices (below) come from evaluating polynomials at 0, ±1, ±2, ±1/2 and
+// infinity (Toom-Cook). Float rounding stays near 1e-6 of the sum of the terms' sizes
+// (measured on random data; about 1e-7 for the direct sum).
+//
+// Results do not depend on the thread count: images are processed in chunks of a fixed
+// number of tiles, and every phase computes each value on one thread in a fixed order.
+#include "internal.h"
+#include <stdlib.h>
+#include <string.h>
+
+static int g_winograd = -1;  // -1: not read from NABLA_WINOGRAD yet
+
+int nabla_winograd_enabled(void) {
+    int on = __atomic_load_n(&g_winograd, __ATOMIC_RELAXED);
+    if (on >= 0) return on;
+    const char *s = getenv("NABLA_WINOGRAD");
+    on = !(s && s[0] == '0');
+    __atomic_store_n(&g_winograd, on, __ATOMIC_RELAXED);
+    return on;
+}
+
+void nabla_set_winograd(int on) { __atomic_store_n(&g_winograd, on != 0, __ATOMIC_RELAXED); }
+
+// ---- transforms -------------------------------------------------------------------------
+// Points 0, ±1, ±2, ±1/2 and infinity. With E the 8x8 evaluation matrix (row j: powers of
+// point j; infinity: the leading coefficient), BT = (E⁻¹)ᵀ with each row scaled to a
+// largest entry of 1, G evaluates the kernel (rows scaled back by the same factors:
+// 21/4, 17/18, 17/18, 1/36, 1/36, 32/9, 32/9, 21/4), and AT is the transposed evaluation
+// of the output. BT is applied through its even/odd structure (rows 1-2, 3-4 and 5-6 are
+// e ± o), about half the operations of the dense 8x8 product; the kernel transforms run
+// once per batch and use the dense tables.
+
+static const float G5[8][5] = {
+    {21.f / 4, 0, 0, 0, 0},
+    {17.f / 18, 17.f / 18, 17.f / 18, 17.f / 18, 17.f / 18},
+    {17.f / 18, -17.f / 18, 17.f / 18, -17.f / 18, 17.f / 18},
+    {1.f / 36, 1.f / 18, 1.f / 9, 2.f / 9, 4.f / 9},
+    {1.f / 36, -1.f / 18, 1.f / 9, -2.f / 9, 4.f / 9},
+    {32.f / 9, 16.f / 9, 8.f / 9, 4.f / 9, 2.f / 9},
+    {32.f / 9, -16.f / 9, 8.f / 9, -4.f / 9, 2.f / 9},
+    {0, 0, 0, 0, 21.f / 4}};
+static const float AT5[5][8] = {
+    {1, 1, 1, 1, 1, 1, 1, 0},
+    {0, 1, -1, 2, -2, 0.5f, -0.5f, 0},
+    {0, 1, 1, 4, 4, 0.25f, 0.25f, 0},
+    {0, 1, -1, 8, -8, 0.125f, -0.125f, 0},
+    {0, 1, 1, 16, 16, 0.0625f, 0.0625f, 1}};
+
+// The per-tile transforms work on 8 tiles at once, one tile per vector lane (clang's
+// vector extension: ymm registers under the AVX2 and AVX-512 attributes, SSE pairs in the
+// portable build). A tile's values then never cross lanes, and the transformed values of
+// 8 consecutive tiles are one contiguous vector in V, U and M.
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+
+// The 1-D data transform: out[j·os] = sum over i of BT[j][i] in[i·is].
+NABLA_INLINE void bt_1d(const v8 *in, long is, v8 *out, long os) {
+    const float q = 4.f / 21, r = 4.f / 17;
+    v8 d0 = in[0], d1 = in[is], d2 = in[2 * is], d3 = in[3 * is];
+    v8 d4 = in[4 * is], d5 = in[5 * is], d6 = in[6 * is], d7 = in[7 * is];
+    out[0] = q * (d0 - d6) + (d4 - d2);
+    v8 e = d4 - r * (d2 + d6), o = d3 - r * (d1 + d5);
+    out[os] = e + o;
+    out[2 * os] = e - o;
+    e = 0.1f * d2 - 0.5f * d4 + 0.4f * d6;
+    o = 0.2f * d1 - d3 + 0.8f * d5;
+    out[3 * os] = e + o;
+    out[4 * os] = e - o;
+    e = 0.8f * d2 - d4 + 0.2f * d6;
+    o = 0.4f * d1 - 0.5f * d3 + 0.1f * d5;
+    out[5 * os] = e + o;
+    out[6 * os] = e - o;
+    out[7 * os] = q * (d7 - d1) + (d3 - d5);
+}
+
+// The 1-D output transform of F(4x4, 5x5): out[i·os] = sum over j of AT4[i][j] in[j·is].
+NABLA_INLINE void at4_1d(const v8 *in, long is, v8 *out, long os) {
+    v8 a = in[is] + in[2 * is], b = in[is] - in[2 * is];
+    v8 c = in[3 * is] + in[4 * is], d = in[3 * is] - in[4 * is];
+    v8 e = in[5 * is] + in[6 * is], f = in[5 * is] - in[6 * is];
+    out[0] = in[0] + a + c + e;
+    out[os] = b + 2 * d + 0.5f * f;
+    out[2 * os] = a + 4 * c + 0.25f * e;
+    out[3 * os] = b + 8 * d + 0.125f * f + in[7 * is];
+}
+
+// The 1-D transform of a 4-long output-gradient row (G4: G for 4 inputs, F(5x5, 4x4)).
+NABLA_INLINE void g4_1d(const v8 *in, long is, v8 *out, long os) {
+    const float s = 17.f / 18, w = 21.f / 4;
+    v8 g0 = in[0], g1 = in[is], g2 = in[2 * is], g3 = in[3 * is];
+    out[0] = w * g0;
+    v8 e = g0 + g2, o = g1 + g3;
+    out[os] = s * (e + o);
+    out[2 * os] = s * (e - o);
+    e = (1.f / 36) * g0 + (1.f / 9) * g2;
+    o = (1.f / 18) * g1 + (2.f / 9) * g3;
+    out[3 * os] = e + o;
+    out[4 * os] = e - o;
+    e = (32.f / 9) * g0 + (8.f / 9) * g2;
+    o = (16.f / 9) * g1 + (4.f / 9) * g3;
+    out[5 * os] = e + o;
+    out[6 * os] = e - o;
+    out[7 * os] = w * g3;
+}
+
+// v = BT d BTᵀ (8x8 from 8x8): columns, then rows.
+NABLA_INLINE void tf_data(const v8 d[64], v8 v[64]) {
+    v8 t[64];
+    for (int l = 0; l < 8; l++) bt_1d(d + l, 8, t + l, 8);
+    for (int j = 0; j < 8; j++) bt_1d(t + 8 * j, 1, v + 8 * j, 1);
+}
+
+// u = G4 g G4ᵀ (8x8 from 4x4, g stored with a row length of 4).
+NABLA_INLINE void tf_grad(const v8 g[16], v8 u[64]) {
+    v8 t[32];
+    for (int l = 0; l < 4; l++) g4_1d(g + l, 4, t + l, 4);
+    for (int j = 0; j < 8; j++) g4_1d(t + 4 * j, 1, u + 8 * j, 1);
+}
+
+// o = AT4 m AT4ᵀ (4x4 from 8x8, o stored with a row length of 4).
+NABLA_INLINE void tf_out4(const v8 m[64], v8 o[16]) {
+    v8 t[32];
+    for (int l = 0; l < 8; l++) at4_1d(m + l, 8, t + l, 8);
+    for (int i = 0; i < 4; i++) at4_1d(t + 8 * i, 1, o + 4 * i, 1);
+}
+
+// u = G g Gᵀ for a 5x5 kernel g (F(4x4, 5x5)), dense: once per kernel and batch.
+static void tf_kernel5(const float g[5][5], float u[8][8]) {
+    float t[8][5];
+    for (int j = 0; j < 8; j++)
+        for (int l = 0; l < 5; l++) {
+            float a = 0;
+            for (int i = 0; i < 5; i++) a += G5[j][i] * g[i][l];
+            t[j][l] = a;
+        }
+    for (int j = 0; j < 8; j++)
+        for (int k = 0; k < 8; k++) {
+            float a = 0;
+            for (int l = 0; l < 5; l++) a += t[j][l] * G5[k][l];
+            u[j][k] = a;
+        }
+}
+
+// o = AT m ATᵀ, 5x5 from 8x8 (F(5x5, 4x4)), dense: once per kernel and batch.
+static void tf_out5(const float m[8][8], float o[5][5]) {
+    float t[5][8];
+    for (int i = 0; i < 5; i++)
+        for (int l = 0; l < 8; l++) {
+            float a = 0;
+            for (int j = 0; j < 8; j++) a += AT5[i][j] * m[j][l];
+            t[i][l] = a;
+        }
+    for (int i = 0; i < 5; i++)
+        for (int k = 0; k < 5; k++) {
+            float a = 0;
+            for (int l = 0; l < 8; l++) a += t[i][l] * AT5[k][l];
+            o[i][k] = a;
+        }
+}
+
+// ---- the batch: shapes, scratch, phases ----------------------------------------------------
+
+typedef struct {
+    const float *x, *w, *gy;
+    float *y;
+    long C, H, W, K, ph, pw, OH, OW;
+    long th, tw;          // tiles per image, down and across
+    long n0, T, Tp;       // this chunk: first image, tiles, tiles rounded up to 8 (row length)
+    int flip;             // forward: weights are w[C][K][5][5] rotated 180 degrees
+    float *U, *V, *M;     // [64][K][C] (or [64][K][Tp] for the weight gradient), [64][C][Tp],
+                          // [64][K][Tp] (or [64][K][C])
+    long su, sv, sm;      // distance between the 64 matrices of U, V, M (see xi_stride)
+} wino_job;
+
+// Distance between consecutive ξ matrices: at least n floats, and an odd number of 64-byte
+// lines. At a distance of a multiple of 4 KiB (20 x 256 floats, say) the 64 values of a
+// tile would all fall in one set of the L1 cache (it made the transforms 5x slower).
+static long xi_stride(long n) {
+    long lines = (n + 15) / 16;
+    return (lines | 1) * 16;
+}
+
+// Image, tile row and tile column of tile t of the chunk.
+NABLA_INLINE void tile_at(const wino_job *j, long t, long *n, long *ty, long *tx) {
+    long per = j->th * j->tw;
+    *n = j->n0 + t / per;
+    *ty = (t % per) / j->tw;
+    *tx = t % j->tw;
+}
+
+// Lane L of d[0..63] = the 8x8 input window of tile t in channel c (zero outside the image).
+NABLA_INLINE void load_window(const wino_job *j, long c, long t, int L, v8 d[64]) {
+    long n, ty, tx;
+    tile_at(j, t, &n, &ty, &tx);
+    const float *plane = j->x + (n * j->C + c) * j->H * j->W;
+    long y0 = ty * 4 - j->ph, x0 = tx * 4 - j->pw;
+    int inside = y0 >= 0 && x0 >= 0 && y0 + 8 <= j->H && x0 + 8 <= j->W;
+    for (int a = 0; a < 8; a++)
+        for (int b = 0; b < 8; b++) {
+            long yy = y0 + a, xx = x0 + b;
+            d[a * 8 + b][L] = inside || (yy >= 0 && yy < j->H && xx >= 0 && xx < j->W) ? plane[yy * j->W + xx] : 0;
+        }
+}
+
+#define WINO_PHASES(S, ATTR)                                                                  \
+    /* V[ξ][c][t..t+8] for channel c and group of 8 tiles g (task c * groups + g). */       \
+    ATTR static void data_task_##S(void *ctx, long i) {                                      \
+        const wino_job *j = (const wino_job *)ctx;                                           \
+        long groups = j->Tp / 8, c = i / groups, t0 = (i % groups) * 8;                      \
+        v8 d[64], v[64];                                                                     \
+        for (int L = 0; L < 8; L++) {                                                        \
+            if (t0 + L < j->T) load_window(j, c, t0 + L, L, d);                              \
+            else for (int e = 0; e < 64; e++) d[e][L] = 0;                                   \
+        }                                                                                    \
+        tf_data(d, v);                                                                       \
+        float *dst = j->V + c * j->Tp + t0;                                                  \
+        for (int e = 0; e < 64; e++) memcpy(dst + e * j->sv, &v[e], sizeof(v8));            \
+    }                                                                                        \
+    /* U[ξ][k][c] for output channel k (forward). */                                        \
+    ATTR static void kernel_task_##S(void *ctx, long k) {                                    \
+        const wino_job *j = (const wino_job *)ctx;                                           \
+        for (long c = 0; c < j->C; c++) {                                                    \
+            float g[5][5], u[8][8];                                                          \
+            for (int a = 0; a < 5; a++)                                                      \
+                for (int b = 0; b < 5; b++)                                                  \
+                    g[a][b] = j->flip ? j->w[(c * j->K + k) * 25 + (4 - a) * 5 + (4 - b)]    \
+                                      : j->w[(k * j->C + c) * 25 + a * 5 + b];               \
+            tf_kernel5(g, u);                                                                \
+            for (int e = 0; e < 64; e++) j->U[e * j->su + k * j->C + c] = u[e / 8][e % 8];   \
+        }                                                                                    \
+    }                                                                                        \
+    /* y for output channel k and group of 8 tiles, from M[ξ][k][t..t+8]. */                \
+    ATTR static void out_task_##S(void *ctx, long i) {                                       \
+        const wino_job *j = (const wino_job *)ctx;                                           \
+        long groups = j->Tp / 8, k = i / groups, t0 = (i % groups) * 8;                      \
+        v8 m[64], o[16];                                                                     \
+        const float *src = j->M + k * j->Tp + t0;                                            \
+        for (int e = 0; e < 64; e++) memcpy(&m[e], src + e * j->sm, sizeof(v8));            \
+        tf_out4(m, o);                                                                       \
+        for (int L = 0; L < 8 && t0 + L < j->T; L++) {                                       \
+            long n, ty, tx;                                                                  \
+            tile_at(j, t0 + L, &n, &ty, &tx);                                                \
+            float *plane = j->y + (n * j->K + k) * j->OH * j->OW;                            \
+            long rows = j->OH - ty * 4 < 4 ? j->OH - ty * 4 : 4;                             \
+            long cols = j->OW - tx * 4 < 4 ? j->OW - tx * 4 : 4;                             \
+            for (long a = 0; a < rows; a++)                                                  \
+                for (long b = 0; b < cols; b++)                                              \
+                    plane[(ty * 4 + a) * j->OW + tx * 4 + b] = o[a * 4 + b][L];              \
+        }                                                                                    \
+    }                                                                                        \
+    /* U[ξ][k][t..t+8] from the output gradient, for channel k and a group of 8 tiles. */   \
+    ATTR static void grad_task_##S(void *ctx, long i) {                                      \
+        const wino_job *j = (const wino_job *)ctx;                                           \
+        long groups = j->Tp / 8, k = i / groups, t0 = (i % groups) * 8;                      \
+        v8 g[16], u[64];                                                                     \
+        for (int L = 0; L < 8; L++) {                                                        \
+            long n, ty, tx;                                                                  \
+            tile_at(j, t0 + L, &n, &ty, &tx);                                                \
+            const float *plane = j->gy + (n * j->K + k) * j->OH * j->OW;                     \
+            for (int a = 0; a < 4; a++)                                                      \
+                for (int b = 0; b < 4; b++) {                                                \
+                    long yy = ty * 4 + a, xx = tx * 4 + b;                                   \
+                    g[a * 4 + b][L] = t0 + L < j->T && yy < j->OH && xx < j->OW              \
+                                          ? plane[yy * j->OW + xx] : 0;                      \
+                }                                                                            \
+        }                                                                                    \
+        tf_grad(g, u);                                                                       \
+        float *dst = j->U + k * j->Tp + t0;                                                  \
+        for (int e = 0; e < 64; e++) memcpy(dst + e * j->su, &u[e], sizeof(v8));            \
+    }                                                                                        \
+    /* gw[k][c] (5x5) from M[ξ][k][c], for output channel k. */                             \
+    ATTR static void wout_task_##S(void *ctx, long k) {                                      \
+        const wino_job *j = (const wino_job *)ctx;                                           \
+        for (long c = 0; c < j->C; c++) {                                                    \
+            float m[8][8], o[5][5];                                                          \
+            for (int e = 0; e < 64; e++) m[e / 8][e % 8] = j->M[e * j->sm + k * j->C + c];   \
+            tf_out5(m, o);                                                                   \
+            float *dst = j->y + (k * j->C + c) * 25;                                         \
+            for (int a = 0; a < 5; a++)                                                      \
+                for (int b = 0; b < 5; b++) dst[a * 5 + b] = o[a][b];                        \
+        }                                                                                    \
+    }
+
+typedef void (*wino_task)(void *, long);
+typedef struct { wino_task data, kernel, out, grad, wout; } wino_phases;
+
+WINO_PHASES(portable, )
+#if NABLA_X86
+WINO_PHASES(avx2, NABLA_AVX2)
+WINO_PHASES(avx512, NABLA_AVX512)
+#endif
+
+static wino_phases phases_for_isa(void) {
+#if NABLA_X86
+    switch (nabla_kernels_isa()) {
+    case NABLA_ISA_AVX512:
+        return (wino_phases){data_task_avx512, kernel_task_avx512, out_task_avx512, grad_task_avx512, wout_task_avx512};
+    case NABLA_ISA_AVX2:
+        return (wino_phases){data_task_avx2, kernel_task_avx2, out_task_avx2, grad_task_avx2, wout_task_avx2};
+    default: break;
+    }
+#endif
+    return (wino_phases){data_task_portable, kernel_task_portable, out_task_portable, grad_task_portable,
+                         wout_task_portable};
+}
+
+// About this many tiles per chunk of images: the transformed chunk (64 values per tile
+// and channel) then stays in the L2/L3 caches between the phases.
+#define WINO_TILES_PER_CHUNK 256
+
+// Scratch of the calling thread, kept between calls (page-faulting megabytes per call
+// would cost more than a small convolution).
+static __thread float *tls_scratch = 0;
+static __thread size_t tls_cap = 0;
+
+static float *scratch(size_t n) {
+    if (n > tls_cap) {
+        free(tls_scratch);
+        tls_scratch = (float *)aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
+        tls_cap = tls_scratch ? n : 0;
+    }
+    return tls_scratch;
+}
+
+// The matrix product of one position ξ, run for every ξ on the pool (each call single-
+// threaded: nested parallel loops run serially).
+typedef struct {
+    const wino_job *j;
+    int weight_grad;
+    float beta;
+} gemm_ctx;
+
+static void gemm_task(void *ctx, long e) {
+    const gemm_ctx *g = (const gemm_ctx *)ctx;
+    const wino_job *j = g->j;
+    if (g->weight_grad)  // M[ξ] (K x C) = Σ_t U[ξ] (K x T) · V[ξ]ᵀ (T x C)
+        nabla_sgemm(0, 1, j->K, j->C, j->Tp, 1, j->U + e * j->su, j->Tp, j->V + e * j->sv, j->Tp,
+                    g->beta, j->M + e * j->sm, j->C);
+    else                 // M[ξ] (K x T) = U[ξ] (K x C) · V[ξ] (C x T)
+        nabla_sgemm(0, 0, j->K, j->Tp, j->C, 1, j->U + e * j->su, j->C, j->V + e * j->sv, j->Tp,
+                    0, j->M + e * j->sm, j->Tp);
+}
+
+// Runs fn(ctx, i) for i < n on the pool in a few contiguous blocks per thread: a task per
+// (channel, image) is a microsecond of work, and handing out thousands of them costs more
+// than they do (2 threads were slower than 1).
+typedef struct {
+    wino_task fn;
+    void *ctx;
+    long n, per;
+} blocks_ctx;
+
+static void block_task(void *ctx, long b) {
+    const blocks_ctx *k = (const blocks_ctx *)ctx;
+    long end = (b + 1) * k->per < k->n ? (b + 1) * k->per : k->n;
+    for (long i = b * k->per; i < end; i++) k->fn(k->ctx, i);
+}
+
+static void run_blocks(long n, int nt, wino_task fn, void *ctx) {
+    long blocks = (long)nt * 4 < n ? (long)nt * 4 : n;
+    blocks_ctx k = {fn, ctx, n, (n + blocks - 1) / blocks};
+    nabla_parallel_for((n + k.per - 1) / k.per, nt, block_task, &k);
+}
+
+static int setup(wino_job *j, long H, long W, long ph, long pw) {
+    j->OH = H + 2 * ph - 4;
+    j->OW = W + 2 * pw - 4;
+    if (j->OH < 1 || j->OW < 1 || ph < 0 || pw < 0) return 0;
+    j->th = (j->OH + 3) / 4;
+    j->tw = (j->OW + 3) / 4;
+    return 1;
+}
+
+// Images per chunk, and the row length of a chunk's transformed matrices.
+static long chunk_images(const wino_job *j, long N, long *Tpmax) {
+    long per_image = j->th * j->tw;
+    long chunk = WINO_TILES_PER_CHUNK / per_image < 1 ? 1 : WINO_TILES_PER_CHUNK / per_image;
+    if (chunk > N) chunk = N;
+    *Tpmax = (chunk * per_image + 7) / 8 * 8;
+    return chunk;
+}
+
+static void start_chunk(wino_job *j, long n0, long N, long chunk) {
+    j->n0 = n0;
+    j->T = (N - n0 < chunk ? N - n0 : chunk) * j->th * j->tw;
+    j->Tp = (j->T + 7) / 8 * 8;
+}
+
+int nabla_conv5x5_forward_f32(const float *x, long N, long C, long H, long W, const float *w, int flip,
+                              long K, long ph, long pw, float *y) {
+    wino_job j = {x, w, 0, y, C, H, W, K, ph, pw};
+    if (N <= 0 || C <= 0 || K <= 0 || !setup(&j, H, W, ph, pw)) return 0;
+    j.flip = flip;
+    long Tpmax, chunk = chunk_images(&j, N, &Tpmax);
+    j.su = xi_stride(K * C);
+    j.sv = xi_stride(C * Tpmax);
+    j.sm = xi_stride(K * Tpmax);
+    float *s = scratch((size_t)64 * (size_t)(j.su + j.sv + j.sm));
+    if (!s) return 0;
+    j.U = s;
+    j.V = s + 64 * j.su;
+    j.M = j.V + 64 * j.sv;
+    int nt = nabla_num_threads();
+    wino_phases ph5 = phases_for_isa();
+    run_blocks(K, nt, ph5.kernel, &j);
+    gemm_ctx g = {&j, 0, 0};
+    for (long n0 = 0; n0 < N; n0 += chunk) {
+        start_chunk(&j, n0, N, chunk);
+        run_blocks(C * (j.Tp / 8), nt, ph5.data, &j);
+        nabla_parallel_for(64, nt, gemm_task, &g);
+        run_blocks(K * (j.Tp / 8), nt, ph5.out, &j);
+    }
+    return 1;
+}
+
+int nabla_conv5x5_weight_grad_f32(const float *x, const float *gy, long N, long C, long H, long W, long K,
+                                  long ph, long pw, float *gw) {
+    wino_job j = {x, 0, gy, gw, C, H, W, K, ph, pw};
+    if (N <= 0 || C <= 0 || K <= 0 || !setup(&j, H, W, ph, pw)) return 0;
+    long Tpmax, chunk = chunk_images(&j, N, &Tpmax);
+    j.su = xi_stride(K * Tpmax);
+    j.sv = xi_stride(C * Tpmax);
+    j.sm = xi_stride(K * C);
+    float *s = scratch((size_t)64 * (size_t)(j.su + j.sv + j.sm));
+    if (!s) return 0;
+    j.U = s;
+    j.V = s + 64 * j.su;
+    j.M = j.V + 64 * j.sv;
+    int nt = nabla_num_threads();
+    wino_phases ph5 = phases_for_isa();
+    gemm_ctx g = {&j, 1, 0};
+    for (long n0 = 0; n0 < N; n0 += chunk) {
+        start_chunk(&j, n0, N, chunk);
+        run_blocks(C * (j.Tp / 8), nt, ph5.data, &j);
+        run_blocks(K * (j.Tp / 8), nt, ph5.grad, &j);
+        g.beta = n0 == 0 ? 0 : 1;  // chunks accumulate in the transformed domain
+        nabla_parallel_for(64, nt, gemm_task, &g);
+    }
+    run_blocks(K, nt, ph5.wout, &j);
+    return 1;
+}
