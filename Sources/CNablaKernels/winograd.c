@@ -136,6 +136,61 @@ NABLA_INLINE void tf_out4(const v8 m[64], v8 o[16]) {
     for (int i = 0; i < 4; i++) at4_1d(t + 8 * i, 1, o + 4 * i, 1);
 }
 
+// The input gradient is the adjoint of the forward pass, tile by tile: the output
+// gradient's 4x4 tile is expanded by ATᵀ (z = ATᵀ gy AT), multiplied by Uᵀ per position,
+// and mapped back by BTᵀ (w = BTᵀ X BT) onto the tile's 8x8 input window; overlapping
+// windows add up. Same tiles and products as the forward pass, so the same 6.25-fold
+// saving, without the zero padding a "full" correlation would transform.
+
+// out[j·os] = sum over i of AT4[i][j] in[i·is]: 8 values from 4.
+NABLA_INLINE void at4t_1d(const v8 *in, long is, v8 *out, long os) {
+    v8 g0 = in[0], g1 = in[is], g2 = in[2 * is], g3 = in[3 * is];
+    v8 e = g0 + g2, o = g1 + g3;
+    out[0] = g0;
+    out[os] = e + o;
+    out[2 * os] = e - o;
+    e = g0 + 4 * g2;
+    o = 2 * g1 + 8 * g3;
+    out[3 * os] = e + o;
+    out[4 * os] = e - o;
+    e = g0 + 0.25f * g2;
+    o = 0.5f * g1 + 0.125f * g3;
+    out[5 * os] = e + o;
+    out[6 * os] = e - o;
+    out[7 * os] = g3;
+}
+
+// out[i·os] = sum over j of BT[j][i] in[j·is]: the transpose of bt_1d.
+NABLA_INLINE void btt_1d(const v8 *in, long is, v8 *out, long os) {
+    const float q = 4.f / 21, r = 4.f / 17;
+    v8 z0 = in[0], z7 = in[7 * is];
+    v8 s12 = in[is] + in[2 * is], t12 = in[is] - in[2 * is];
+    v8 s34 = in[3 * is] + in[4 * is], t34 = in[3 * is] - in[4 * is];
+    v8 s56 = in[5 * is] + in[6 * is], t56 = in[5 * is] - in[6 * is];
+    out[0] = q * z0;
+    out[os] = -r * t12 + 0.2f * t34 + 0.4f * t56 - q * z7;
+    out[2 * os] = -z0 - r * s12 + 0.1f * s34 + 0.8f * s56;
+    out[3 * os] = t12 - t34 - 0.5f * t56 + z7;
+    out[4 * os] = z0 + s12 - 0.5f * s34 - s56;
+    out[5 * os] = -r * t12 + 0.8f * t34 + 0.1f * t56 - z7;
+    out[6 * os] = -q * z0 - r * s12 + 0.4f * s34 + 0.2f * s56;
+    out[7 * os] = q * z7;
+}
+
+// z = ATᵀ g AT (8x8 from a 4x4 tile g stored with a row length of 4).
+NABLA_INLINE void tf_gradin(const v8 g[16], v8 z[64]) {
+    v8 t[32];
+    for (int l = 0; l < 4; l++) at4t_1d(g + l, 4, t + l, 4);
+    for (int j = 0; j < 8; j++) at4t_1d(t + 4 * j, 1, z + 8 * j, 1);
+}
+
+// w = BTᵀ x BT (8x8 from 8x8).
+NABLA_INLINE void tf_window(const v8 x[64], v8 w[64]) {
+    v8 t[64];
+    for (int l = 0; l < 8; l++) btt_1d(x + l, 8, t + l, 8);
+    for (int j = 0; j < 8; j++) btt_1d(t + 8 * j, 1, w + 8 * j, 1);
+}
+
 // u = G g Gᵀ for a 5x5 kernel g (F(4x4, 5x5)), dense: once per kernel and batch.
 static void tf_kernel5(const float g[5][5], float u[8][8]) {
     float t[8][5];
@@ -182,6 +237,7 @@ typedef struct {
     float *U, *V, *M;     // [64][K][C] (or [64][K][Tp] for the weight gradient), [64][C][Tp],
                           // [64][K][Tp] (or [64][K][C])
     long su, sv, sm;      // distance between the 64 matrices of U, V, M (see xi_stride)
+    float *U2;            // input gradient: the transformed windows, [C][Tp/8][64][8]
 } wino_job;
 
 // Distance between consecutive ξ matrices: at least n floats, and an odd number of 64-byte
@@ -212,6 +268,43 @@ NABLA_INLINE void load_window(const wino_job *j, long c, long t, int L, v8 d[64]
             long yy = y0 + a, xx = x0 + b;
             d[a * 8 + b][L] = inside || (yy >= 0 && yy < j->H && xx >= 0 && xx < j->W) ? plane[yy * j->W + xx] : 0;
         }
+}
+
+// Lane L of g[0..15] = the 4x4 tile t0 + L of output-gradient channel k (zero outside).
+NABLA_INLINE void load_grad_tiles(const wino_job *j, long k, long t0, v8 g[16]) {
+    for (int L = 0; L < 8; L++) {
+        long n, ty, tx;
+        tile_at(j, t0 + L, &n, &ty, &tx);
+        const float *plane = j->gy + (n * j->K + k) * j->OH * j->OW;
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++) {
+                long yy = ty * 4 + a, xx = tx * 4 + b;
+                g[a * 4 + b][L] = t0 + L < j->T && yy < j->OH && xx < j->OW ? plane[yy * j->OW + xx] : 0;
+            }
+    }
+}
+
+// Input gradient of channel c of one image of the chunk: the windows of its tiles added in
+// tile order (a fixed order, whatever the threads), the parts outside the image dropped.
+static void plane_task(void *ctx, long i) {
+    const wino_job *j = (const wino_job *)ctx;
+    long per = j->th * j->tw, images = j->T / per;
+    long c = i / images, n = i % images, groups = j->Tp / 8;
+    float *plane = j->y + ((j->n0 + n) * j->C + c) * j->H * j->W;
+    memset(plane, 0, (size_t)(j->H * j->W) * sizeof(float));
+    for (long t = n * per; t < (n + 1) * per; t++) {
+        const float *w = j->U2 + ((c * groups + t / 8) * 64) * 8 + t % 8;  // value e at w[8e]
+        long ty = (t % per) / j->tw, tx = t % j->tw;
+        long y0 = ty * 4 - j->ph, x0 = tx * 4 - j->pw;
+        for (int a = 0; a < 8; a++) {
+            long yy = y0 + a;
+            if (yy < 0 || yy >= j->H) continue;
+            for (int b = 0; b < 8; b++) {
+                long xx = x0 + b;
+                if (xx >= 0 && xx < j->W) plane[yy * j->W + xx] += w[(a * 8 + b) * 8];
+            }
+        }
+    }
 }
 
 #define WINO_PHASES(S, ATTR)                                                                  \
@@ -260,25 +353,36 @@ NABLA_INLINE void load_window(const wino_job *j, long c, long t, int L, v8 d[64]
                     plane[(ty * 4 + a) * j->OW + tx * 4 + b] = o[a * 4 + b][L];              \
         }                                                                                    \
     }                                                                                        \
-    /* U[ξ][k][t..t+8] from the output gradient, for channel k and a group of 8 tiles. */   \
+    /* U[ξ][k][t..t+8] = G4 gy G4ᵀ, for channel k of the output gradient (weight gradient). */ \
     ATTR static void grad_task_##S(void *ctx, long i) {                                      \
         const wino_job *j = (const wino_job *)ctx;                                           \
         long groups = j->Tp / 8, k = i / groups, t0 = (i % groups) * 8;                      \
         v8 g[16], u[64];                                                                     \
-        for (int L = 0; L < 8; L++) {                                                        \
-            long n, ty, tx;                                                                  \
-            tile_at(j, t0 + L, &n, &ty, &tx);                                                \
-            const float *plane = j->gy + (n * j->K + k) * j->OH * j->OW;                     \
-            for (int a = 0; a < 4; a++)                                                      \
-                for (int b = 0; b < 4; b++) {                                                \
-                    long yy = ty * 4 + a, xx = tx * 4 + b;                                   \
-                    g[a * 4 + b][L] = t0 + L < j->T && yy < j->OH && xx < j->OW              \
-                                          ? plane[yy * j->OW + xx] : 0;                      \
-                }                                                                            \
-        }                                                                                    \
+        load_grad_tiles(j, k, t0, g);                                                        \
         tf_grad(g, u);                                                                       \
         float *dst = j->U + k * j->Tp + t0;                                                  \
         for (int e = 0; e < 64; e++) memcpy(dst + e * j->su, &u[e], sizeof(v8));            \
+    }                                                                                        \
+    /* Z[ξ][k][t..t+8] = ATᵀ gy AT, for channel k of the output gradient (input gradient). */ \
+    ATTR static void gradin_task_##S(void *ctx, long i) {                                    \
+        const wino_job *j = (const wino_job *)ctx;                                           \
+        long groups = j->Tp / 8, k = i / groups, t0 = (i % groups) * 8;                      \
+        v8 g[16], z[64];                                                                     \
+        load_grad_tiles(j, k, t0, g);                                                        \
+        tf_gradin(g, z);                                                                     \
+        float *dst = j->V + k * j->Tp + t0;                                                  \
+        for (int e = 0; e < 64; e++) memcpy(dst + e * j->sv, &z[e], sizeof(v8));            \
+    }                                                                                        \
+    /* The 8x8 windows BTᵀ X BT of channel c for 8 tiles, from M[ξ][c][t..t+8], kept as    \
+       W[c][group][64] vectors for plane_task to add up. */                                  \
+    ATTR static void window_task_##S(void *ctx, long i) {                                    \
+        const wino_job *j = (const wino_job *)ctx;                                           \
+        long groups = j->Tp / 8, c = i / groups, g0 = i % groups;                            \
+        v8 x[64], w[64];                                                                     \
+        const float *src = j->M + c * j->Tp + g0 * 8;                                        \
+        for (int e = 0; e < 64; e++) memcpy(&x[e], src + e * j->sm, sizeof(v8));            \
+        tf_window(x, w);                                                                     \
+        memcpy(j->U2 + (c * groups + g0) * 64 * 8, w, sizeof w);                             \
     }                                                                                        \
     /* gw[k][c] (5x5) from M[ξ][k][c], for output channel k. */                             \
     ATTR static void wout_task_##S(void *ctx, long k) {                                      \
@@ -294,7 +398,7 @@ NABLA_INLINE void load_window(const wino_job *j, long c, long t, int L, v8 d[64]
     }
 
 typedef void (*wino_task)(void *, long);
-typedef struct { wino_task data, kernel, out, grad, wout; } wino_phases;
+typedef struct { wino_task data, kernel, out, grad, wout, gradin, window; } wino_phases;
 
 WINO_PHASES(portable, )
 #if NABLA_X86
@@ -306,14 +410,16 @@ static wino_phases phases_for_isa(void) {
 #if NABLA_X86
     switch (nabla_kernels_isa()) {
     case NABLA_ISA_AVX512:
-        return (wino_phases){data_task_avx512, kernel_task_avx512, out_task_avx512, grad_task_avx512, wout_task_avx512};
+        return (wino_phases){data_task_avx512, kernel_task_avx512, out_task_avx512, grad_task_avx512,
+                             wout_task_avx512, gradin_task_avx512, window_task_avx512};
     case NABLA_ISA_AVX2:
-        return (wino_phases){data_task_avx2, kernel_task_avx2, out_task_avx2, grad_task_avx2, wout_task_avx2};
+        return (wino_phases){data_task_avx2, kernel_task_avx2, out_task_avx2, grad_task_avx2,
+                             wout_task_avx2, gradin_task_avx2, window_task_avx2};
     default: break;
     }
 #endif
     return (wino_phases){data_task_portable, kernel_task_portable, out_task_portable, grad_task_portable,
-                         wout_task_portable};
+                         wout_task_portable, gradin_task_portable, window_task_portable};
 }
 
 // About this many tiles per chunk of images: the transformed chunk (64 values per tile
@@ -338,14 +444,17 @@ static float *scratch(size_t n) {
 // threaded: nested parallel loops run serially).
 typedef struct {
     const wino_job *j;
-    int weight_grad;
+    int mode;  // 0: forward, 1: weight gradient, 2: input gradient
     float beta;
 } gemm_ctx;
 
 static void gemm_task(void *ctx, long e) {
     const gemm_ctx *g = (const gemm_ctx *)ctx;
     const wino_job *j = g->j;
-    if (g->weight_grad)  // M[ξ] (K x C) = Σ_t U[ξ] (K x T) · V[ξ]ᵀ (T x C)
+    if (g->mode == 2)    // M[ξ] (C x T) = U[ξ]ᵀ (C x K) · Z[ξ] (K x T), Z kept in V
+        nabla_sgemm(1, 0, j->C, j->Tp, j->K, 1, j->U + e * j->su, j->C, j->V + e * j->sv, j->Tp,
+                    0, j->M + e * j->sm, j->Tp);
+    else if (g->mode == 1)  // M[ξ] (K x C) = Σ_t U[ξ] (K x T) · V[ξ]ᵀ (T x C)
         nabla_sgemm(0, 1, j->K, j->C, j->Tp, 1, j->U + e * j->su, j->Tp, j->V + e * j->sv, j->Tp,
                     g->beta, j->M + e * j->sm, j->C);
     else                 // M[ξ] (K x T) = U[ξ] (K x C) · V[ξ] (C x T)
@@ -440,7 +549,7 @@ int nabla_conv5x5_weight_grad_f32(const float *x, const float *gy, long N, long 
     j.M = j.V + 64 * j.sv;
     int nt = nabla_num_threads();
     wino_phases ph5 = phases_for_isa();
-    gemm_ctx g = {&j, 1, 0};
+    gemm_ctx g = {&j, 1, 0};  // weight gradient
     for (long n0 = 0; n0 < N; n0 += chunk) {
         start_chunk(&j, n0, N, chunk);
         run_blocks(C * (j.Tp / 8), nt, ph5.data, &j);
@@ -449,5 +558,34 @@ int nabla_conv5x5_weight_grad_f32(const float *x, const float *gy, long N, long 
         nabla_parallel_for(64, nt, gemm_task, &g);
     }
     run_blocks(K, nt, ph5.wout, &j);
+    return 1;
+}
+
+int nabla_conv5x5_backward_input_f32(const float *gy, long N, long K, long C, long H, long W, const float *w,
+                                     long ph, long pw, float *gx) {
+    wino_job j = {0, w, gy, gx, C, H, W, K, ph, pw};
+    if (N <= 0 || C <= 0 || K <= 0 || !setup(&j, H, W, ph, pw)) return 0;
+    long Tpmax, chunk = chunk_images(&j, N, &Tpmax);
+    j.su = xi_stride(K * C);
+    j.sv = xi_stride(K * Tpmax);
+    j.sm = xi_stride(C * Tpmax);
+    size_t windows = (size_t)C * (size_t)Tpmax * 64;
+    float *s = scratch((size_t)64 * (size_t)(j.su + j.sv + j.sm) + windows);
+    if (!s) return 0;
+    j.U = s;
+    j.V = s + 64 * j.su;
+    j.M = j.V + 64 * j.sv;
+    j.U2 = j.M + 64 * j.sm;
+    int nt = nabla_num_threads();
+    wino_phases ph5 = phases_for_isa();
+    run_blocks(K, nt, ph5.kernel, &j);
+    gemm_ctx g = {&j, 2, 0};
+    for (long n0 = 0; n0 < N; n0 += chunk) {
+        start_chunk(&j, n0, N, chunk);
+        run_blocks(K * (j.Tp / 8), nt, ph5.gradin, &j);
+        nabla_parallel_for(64, nt, gemm_task, &g);
+        run_blocks(C * (j.Tp / 8), nt, ph5.window, &j);
+        run_blocks(C * (j.T / (j.th * j.tw)), nt, plane_task, &j);
+    }
     return 1;
 }

@@ -391,14 +391,15 @@ struct ParallelTests {
 // thread count and the Winograd setting, which other kernel tests also switch.
 extension KernelTests {
     /// float32 5×5 convolutions with 8 or more channels run on the Winograd kernels: the
-    /// forward pass and the weight gradient match the float64 direct sums to within 3e-5
+    /// forward pass and both gradients match the float64 direct sums to within 3e-5
     /// of the sum of the terms' magnitudes (float's own rounding over these sums is ~1e-7
     /// of it; the transforms add about ten times that), on every ISA, with results that
     /// do not depend on the thread count. The shapes have ragged edge tiles, padding, and
     /// (the third) more tiles than one chunk of the kernels.
     @Test(arguments: [ConvCase([2, 8, 11, 9], [8, 8, 5, 5]),
                       ConvCase([3, 9, 7, 13], [10, 9, 5, 5], padding: (2, 1)),
-                      ConvCase([20, 8, 20, 18], [8, 8, 5, 5], padding: (1, 2))])
+                      ConvCase([20, 8, 20, 18], [8, 8, 5, 5], padding: (1, 2)),
+                      ConvCase([2, 8, 6, 7], [9, 8, 5, 5], padding: (4, 3))])
     func winogradMatchesDirectSums(_ c: ConvCase) {
         let x = randn(c.input, seed: 31), w = randn(c.weight, seed: 32), b = randn([c.weight[0]], seed: 33)
         let g = Conv2dGeometry(input: c.input, weight: c.weight, stride: (1, 1), padding: c.padding,
@@ -410,6 +411,8 @@ extension KernelTests {
         let gy = randn(y.shape, seed: 34)
         let gw = Tensor.conv2dBackwardWeight(x, gy, g)   // float64: the direct path
         let gwBound = Tensor.conv2dBackwardWeight(x.abs(), gy.abs(), g)
+        let gx = Tensor.conv2dBackwardInput(gy, w, g)
+        let gxBound = Tensor.conv2dBackwardInput(gy.abs(), w.abs(), g)
         func within(_ got: Tensor, _ want: Tensor, _ bound: Tensor, _ what: String) {
             let a = got.scalars(as: Double.self), e = want.scalars(as: Double.self), m = bound.scalars(as: Double.self)
             let bad = a.indices.first { !(abs(a[$0] - e[$0]) <= 3e-5 * m[$0] + 1e-6) }
@@ -418,14 +421,17 @@ extension KernelTests {
         let x32 = x.cast(to: .float32), w32 = w.cast(to: .float32), b32 = b.cast(to: .float32)
         let gy32 = gy.cast(to: .float32)
         forEachISA { isa in
-            let one = withThreads(1) { (x32.conv2d(w32, bias: b32, padding: c.padding),
-                                        Tensor.conv2dBackwardWeight(x32, gy32, g)) }
-            let two = withThreads(2) { (x32.conv2d(w32, bias: b32, padding: c.padding),
-                                        Tensor.conv2dBackwardWeight(x32, gy32, g)) }
-            within(one.0, y, yBound, "forward isa \(isa)")
-            within(one.1, gw, gwBound, "weight gradient isa \(isa)")
-            #expect(one.0.scalars(as: Float.self) == two.0.scalars(as: Float.self), "forward threads isa \(isa)")
-            #expect(one.1.scalars(as: Float.self) == two.1.scalars(as: Float.self), "weight gradient threads isa \(isa)")
+            func all() -> [Tensor] {
+                [x32.conv2d(w32, bias: b32, padding: c.padding), Tensor.conv2dBackwardWeight(x32, gy32, g),
+                 Tensor.conv2dBackwardInput(gy32, w32, g)]
+            }
+            let one = withThreads(1) { all() }, two = withThreads(2) { all() }
+            within(one[0], y, yBound, "forward isa \(isa)")
+            within(one[1], gw, gwBound, "weight gradient isa \(isa)")
+            within(one[2], gx, gxBound, "input gradient isa \(isa)")
+            for (a, b) in zip(one, two) {
+                #expect(a.scalars(as: Float.self) == b.scalars(as: Float.self), "threads isa \(isa)")
+            }
         }
         // Turned off, the same op takes the direct path (and agrees).
         nabla_set_winograd(0)
