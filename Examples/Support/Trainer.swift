@@ -65,7 +65,9 @@ public final class Trainer {
                           seconds: monotonicSeconds() - start)
     }
 
-    /// The predicted class of every example, in inference mode, in batches of 1000.
+    /// The predicted class of every example, in inference mode, in batches of 250 (batches
+    /// of 1000 made evaluation the peak of a whole run: bn_cnn's peak RSS 344–369 MB against
+    /// 153 MB with 250, at the same speed).
     public func predictions(on data: ImageDataset) -> [Int] {
         predict(model, data, layout: layout)
     }
@@ -86,7 +88,7 @@ public func predict(_ model: any Module, _ data: ImageDataset, layout: ImageLayo
     var result: [Int] = []
     result.reserveCapacity(data.count)
     withoutGradients {
-        let batches = data.batches(size: 1000, layout: layout)
+        let batches = data.batches(size: 250, layout: layout)
         for i in 0..<batches.count {
             let classes = model(batches[i].imagesTensor).argmax(axis: 1).scalars
             result += classes.map { Int($0) }
