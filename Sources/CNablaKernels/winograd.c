@@ -40,24 +40,7 @@ void nabla_set_winograd(int on) { __atomic_store_n(&g_winograd, on != 0, __ATOMI
 // largest entry of 1, G evaluates the kernel (rows scaled back by the same factors:
 // 21/4, 17/18, 17/18, 1/36, 1/36, 32/9, 32/9, 21/4), and AT is the transposed evaluation
 // of the output. BT is applied through its even/odd structure (rows 1-2, 3-4 and 5-6 are
-// e ± o), about half the operations of the dense 8x8 product; the kernel transforms run
-// once per batch and use the dense tables.
-
-static const float G5[8][5] = {
-    {21.f / 4, 0, 0, 0, 0},
-    {17.f / 18, 17.f / 18, 17.f / 18, 17.f / 18, 17.f / 18},
-    {17.f / 18, -17.f / 18, 17.f / 18, -17.f / 18, 17.f / 18},
-    {1.f / 36, 1.f / 18, 1.f / 9, 2.f / 9, 4.f / 9},
-    {1.f / 36, -1.f / 18, 1.f / 9, -2.f / 9, 4.f / 9},
-    {32.f / 9, 16.f / 9, 8.f / 9, 4.f / 9, 2.f / 9},
-    {32.f / 9, -16.f / 9, 8.f / 9, -4.f / 9, 2.f / 9},
-    {0, 0, 0, 0, 21.f / 4}};
-static const float AT5[5][8] = {
-    {1, 1, 1, 1, 1, 1, 1, 0},
-    {0, 1, -1, 2, -2, 0.5f, -0.5f, 0},
-    {0, 1, 1, 4, 4, 0.25f, 0.25f, 0},
-    {0, 1, -1, 8, -8, 0.125f, -0.125f, 0},
-    {0, 1, 1, 16, 16, 0.0625f, 0.0625f, 1}};
+// e ± o), about half the operations of the dense 8x8 product; G and AT likewise.
 
 // The per-tile transforms work on 8 tiles at once, one tile per vector lane (clang's
 // vector extension: ymm registers under the AVX2 and AVX-512 attributes, SSE pairs in the
@@ -191,38 +174,49 @@ NABLA_INLINE void tf_window(const v8 x[64], v8 w[64]) {
     for (int j = 0; j < 8; j++) btt_1d(t + 8 * j, 1, w + 8 * j, 1);
 }
 
-// u = G g Gᵀ for a 5x5 kernel g (F(4x4, 5x5)), dense: once per kernel and batch.
-static void tf_kernel5(const float g[5][5], float u[8][8]) {
-    float t[8][5];
-    for (int j = 0; j < 8; j++)
-        for (int l = 0; l < 5; l++) {
-            float a = 0;
-            for (int i = 0; i < 5; i++) a += G5[j][i] * g[i][l];
-            t[j][l] = a;
-        }
-    for (int j = 0; j < 8; j++)
-        for (int k = 0; k < 8; k++) {
-            float a = 0;
-            for (int l = 0; l < 5; l++) a += t[j][l] * G5[k][l];
-            u[j][k] = a;
-        }
+// The 1-D kernel transform of F(4x4, 5x5): 8 values from 5 (G5, rows scaled as BT's).
+NABLA_INLINE void g5_1d(const v8 *in, long is, v8 *out, long os) {
+    const float s = 17.f / 18, w = 21.f / 4;
+    v8 g0 = in[0], g1 = in[is], g2 = in[2 * is], g3 = in[3 * is], g4 = in[4 * is];
+    out[0] = w * g0;
+    v8 e = g0 + g2 + g4, o = g1 + g3;
+    out[os] = s * (e + o);
+    out[2 * os] = s * (e - o);
+    e = (1.f / 36) * g0 + (1.f / 9) * g2 + (4.f / 9) * g4;
+    o = (1.f / 18) * g1 + (2.f / 9) * g3;
+    out[3 * os] = e + o;
+    out[4 * os] = e - o;
+    e = (32.f / 9) * g0 + (8.f / 9) * g2 + (2.f / 9) * g4;
+    o = (16.f / 9) * g1 + (4.f / 9) * g3;
+    out[5 * os] = e + o;
+    out[6 * os] = e - o;
+    out[7 * os] = w * g4;
 }
 
-// o = AT m ATᵀ, 5x5 from 8x8 (F(5x5, 4x4)), dense: once per kernel and batch.
-static void tf_out5(const float m[8][8], float o[5][5]) {
-    float t[5][8];
-    for (int i = 0; i < 5; i++)
-        for (int l = 0; l < 8; l++) {
-            float a = 0;
-            for (int j = 0; j < 8; j++) a += AT5[i][j] * m[j][l];
-            t[i][l] = a;
-        }
-    for (int i = 0; i < 5; i++)
-        for (int k = 0; k < 5; k++) {
-            float a = 0;
-            for (int l = 0; l < 8; l++) a += t[i][l] * AT5[k][l];
-            o[i][k] = a;
-        }
+// The 1-D output transform of F(5x5, 4x4): 5 values from 8 (AT5).
+NABLA_INLINE void at5_1d(const v8 *in, long is, v8 *out, long os) {
+    v8 a = in[is] + in[2 * is], b = in[is] - in[2 * is];
+    v8 c = in[3 * is] + in[4 * is], d = in[3 * is] - in[4 * is];
+    v8 e = in[5 * is] + in[6 * is], f = in[5 * is] - in[6 * is];
+    out[0] = in[0] + a + c + e;
+    out[os] = b + 2 * d + 0.5f * f;
+    out[2 * os] = a + 4 * c + 0.25f * e;
+    out[3 * os] = b + 8 * d + 0.125f * f;
+    out[4 * os] = a + 16 * c + 0.0625f * e + in[7 * is];
+}
+
+// u = G5 g G5ᵀ (8x8 from a 5x5 kernel stored with a row length of 5).
+NABLA_INLINE void tf_kernel5(const v8 g[25], v8 u[64]) {
+    v8 t[40];
+    for (int l = 0; l < 5; l++) g5_1d(g + l, 5, t + l, 5);
+    for (int j = 0; j < 8; j++) g5_1d(t + 5 * j, 1, u + 8 * j, 1);
+}
+
+// o = AT5 m AT5ᵀ (5x5, row length 5, from 8x8).
+NABLA_INLINE void tf_out5(const v8 m[64], v8 o[25]) {
+    v8 t[40];
+    for (int l = 0; l < 8; l++) at5_1d(m + l, 8, t + l, 8);
+    for (int i = 0; i < 5; i++) at5_1d(t + 8 * i, 1, o + 5 * i, 1);
 }
 
 // ---- the batch: shapes, scratch, phases ----------------------------------------------------
@@ -233,7 +227,6 @@ typedef struct {
     long C, H, W, K, ph, pw, OH, OW;
     long th, tw;          // tiles per image, down and across
     long n0, T, Tp;       // this chunk: first image, tiles, tiles rounded up to 8 (row length)
-    int flip;             // forward: weights are w[C][K][5][5] rotated 180 degrees
     float *U, *V, *M;     // [64][K][C] (or [64][K][Tp] for the weight gradient), [64][C][Tp],
                           // [64][K][Tp] (or [64][K][C])
     long su, sv, sm;      // distance between the 64 matrices of U, V, M (see xi_stride)
@@ -321,17 +314,20 @@ static void plane_task(void *ctx, long i) {
         float *dst = j->V + c * j->Tp + t0;                                                  \
         for (int e = 0; e < 64; e++) memcpy(dst + e * j->sv, &v[e], sizeof(v8));            \
     }                                                                                        \
-    /* U[ξ][k][c] for output channel k (forward). */                                        \
-    ATTR static void kernel_task_##S(void *ctx, long k) {                                    \
+    /* U[ξ][k][c..c+8] for output channel k and 8 input channels (task k * groups + g). */  \
+    ATTR static void kernel_task_##S(void *ctx, long i) {                                    \
         const wino_job *j = (const wino_job *)ctx;                                           \
-        for (long c = 0; c < j->C; c++) {                                                    \
-            float g[5][5], u[8][8];                                                          \
-            for (int a = 0; a < 5; a++)                                                      \
-                for (int b = 0; b < 5; b++)                                                  \
-                    g[a][b] = j->flip ? j->w[(c * j->K + k) * 25 + (4 - a) * 5 + (4 - b)]    \
-                                      : j->w[(k * j->C + c) * 25 + a * 5 + b];               \
-            tf_kernel5(g, u);                                                                \
-            for (int e = 0; e < 64; e++) j->U[e * j->su + k * j->C + c] = u[e / 8][e % 8];   \
+        long groups = (j->C + 7) / 8, k = i / groups, c0 = (i % groups) * 8;                 \
+        int lanes = j->C - c0 < 8 ? (int)(j->C - c0) : 8;                                    \
+        v8 g[25], u[64];                                                                     \
+        for (int L = 0; L < 8; L++)                                                          \
+            for (int e = 0; e < 25; e++)                                                     \
+                g[e][L] = L < lanes ? j->w[(k * j->C + c0 + L) * 25 + e] : 0;                \
+        tf_kernel5(g, u);                                                                    \
+        float *dst = j->U + k * j->C + c0;                                                   \
+        for (int e = 0; e < 64; e++) {                                                       \
+            if (lanes == 8) memcpy(dst + e * j->su, &u[e], sizeof(v8));                      \
+            else for (int L = 0; L < lanes; L++) dst[e * j->su + L] = u[e][L];               \
         }                                                                                    \
     }                                                                                        \
     /* y for output channel k and group of 8 tiles, from M[ξ][k][t..t+8]. */                \
@@ -384,17 +380,20 @@ static void plane_task(void *ctx, long i) {
         tf_window(x, w);                                                                     \
         memcpy(j->U2 + (c * groups + g0) * 64 * 8, w, sizeof w);                             \
     }                                                                                        \
-    /* gw[k][c] (5x5) from M[ξ][k][c], for output channel k. */                             \
-    ATTR static void wout_task_##S(void *ctx, long k) {                                      \
+    /* gw[k][c..c+8] (5x5 each) from M[ξ][k][c..c+8] (task k * groups + g). */            \
+    ATTR static void wout_task_##S(void *ctx, long i) {                                      \
         const wino_job *j = (const wino_job *)ctx;                                           \
-        for (long c = 0; c < j->C; c++) {                                                    \
-            float m[8][8], o[5][5];                                                          \
-            for (int e = 0; e < 64; e++) m[e / 8][e % 8] = j->M[e * j->sm + k * j->C + c];   \
-            tf_out5(m, o);                                                                   \
-            float *dst = j->y + (k * j->C + c) * 25;                                         \
-            for (int a = 0; a < 5; a++)                                                      \
-                for (int b = 0; b < 5; b++) dst[a * 5 + b] = o[a][b];                        \
+        long groups = (j->C + 7) / 8, k = i / groups, c0 = (i % groups) * 8;                 \
+        int lanes = j->C - c0 < 8 ? (int)(j->C - c0) : 8;                                    \
+        v8 m[64], o[25];                                                                     \
+        const float *src = j->M + k * j->C + c0;                                             \
+        for (int e = 0; e < 64; e++) {                                                       \
+            if (lanes == 8) memcpy(&m[e], src + e * j->sm, sizeof(v8));                      \
+            else for (int L = 0; L < 8; L++) m[e][L] = L < lanes ? src[e * j->sm + L] : 0;   \
         }                                                                                    \
+        tf_out5(m, o);                                                                       \
+        for (int L = 0; L < lanes; L++)                                                      \
+            for (int e = 0; e < 25; e++) j->y[(k * j->C + c0 + L) * 25 + e] = o[e][L];      \
     }
 
 typedef void (*wino_task)(void *, long);
@@ -507,11 +506,10 @@ static void start_chunk(wino_job *j, long n0, long N, long chunk) {
     j->Tp = (j->T + 7) / 8 * 8;
 }
 
-int nabla_conv5x5_forward_f32(const float *x, long N, long C, long H, long W, const float *w, int flip,
-                              long K, long ph, long pw, float *y) {
+int nabla_conv5x5_forward_f32(const float *x, long N, long C, long H, long W, const float *w, long K,
+                              long ph, long pw, float *y) {
     wino_job j = {x, w, 0, y, C, H, W, K, ph, pw};
     if (N <= 0 || C <= 0 || K <= 0 || !setup(&j, H, W, ph, pw)) return 0;
-    j.flip = flip;
     long Tpmax, chunk = chunk_images(&j, N, &Tpmax);
     j.su = xi_stride(K * C);
     j.sv = xi_stride(C * Tpmax);
@@ -523,7 +521,7 @@ int nabla_conv5x5_forward_f32(const float *x, long N, long C, long H, long W, co
     j.M = j.V + 64 * j.sv;
     int nt = nabla_num_threads();
     wino_phases ph5 = phases_for_isa();
-    run_blocks(K, nt, ph5.kernel, &j);
+    run_blocks(K * ((C + 7) / 8), nt, ph5.kernel, &j);
     gemm_ctx g = {&j, 0, 0};
     for (long n0 = 0; n0 < N; n0 += chunk) {
         start_chunk(&j, n0, N, chunk);
@@ -557,7 +555,7 @@ int nabla_conv5x5_weight_grad_f32(const float *x, const float *gy, long N, long 
         g.beta = n0 == 0 ? 0 : 1;  // chunks accumulate in the transformed domain
         nabla_parallel_for(64, nt, gemm_task, &g);
     }
-    run_blocks(K, nt, ph5.wout, &j);
+    run_blocks(K * ((C + 7) / 8), nt, ph5.wout, &j);
     return 1;
 }
 
@@ -578,7 +576,7 @@ int nabla_conv5x5_backward_input_f32(const float *gy, long N, long K, long C, lo
     j.U2 = j.M + 64 * j.sm;
     int nt = nabla_num_threads();
     wino_phases ph5 = phases_for_isa();
-    run_blocks(K, nt, ph5.kernel, &j);
+    run_blocks(K * ((C + 7) / 8), nt, ph5.kernel, &j);
     gemm_ctx g = {&j, 2, 0};
     for (long n0 = 0; n0 < N; n0 += chunk) {
         start_chunk(&j, n0, N, chunk);

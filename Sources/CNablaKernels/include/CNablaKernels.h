@@ -87,12 +87,10 @@ void nabla_set_winograd(int on);
 /// within about 1e-6 of the largest term of their 4x4 tile; with padding above 4 an output
 /// that sees only padding is then not exactly 0):
 /// y[n][k] = sum over c of w[k][c] correlated with x[n][c], zero padding ph, pw, so
-/// y is N x K x (H + 2ph - 4) x (W + 2pw - 4) and is overwritten. With flip != 0 the
-/// kernels are read from w[c][k][5][5] rotated by 180 degrees (the input gradient of a
-/// convolution is this forward pass applied to its output gradient). Returns 0, writing
+/// y is N x K x (H + 2ph - 4) x (W + 2pw - 4) and is overwritten. Returns 0, writing
 /// nothing, if the shapes are empty or scratch memory could not be had.
-int nabla_conv5x5_forward_f32(const float *x, long N, long C, long H, long W, const float *w, int flip,
-                              long K, long ph, long pw, float *y);
+int nabla_conv5x5_forward_f32(const float *x, long N, long C, long H, long W, const float *w, long K,
+                              long ph, long pw, float *y);
 /// Input gradient of that convolution: gx[n][c] (N x C x H x W, overwritten) from the
 /// output gradient gy (N x K x (H + 2ph - 4) x (W + 2pw - 4)) and the weights w[K][C][5][5],
 /// by the adjoint of the forward transforms. Returns 0 as above.

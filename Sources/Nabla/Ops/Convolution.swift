@@ -284,7 +284,7 @@ enum Conv2dKernels {
         let out = TensorStorage.make(count: g.n * g.cout * g.p, dtype: dtype)
         if out.count == 0 { return out }
         if usesWinograd(g, dtype: dtype),
-           nabla_conv5x5_forward_f32(x.pointer(as: Float.self), g.n, g.cin, g.h, g.w, w.pointer(as: Float.self), 0,
+           nabla_conv5x5_forward_f32(x.pointer(as: Float.self), g.n, g.cin, g.h, g.w, w.pointer(as: Float.self),
                                      g.cout, g.ph, g.pw, out.pointer(as: Float.self)) != 0 {
             if let bias {
                 for i in 0..<g.n { addBias(out.base + i * g.cout * g.p * size, bias.base, g, Float.self) }
