@@ -172,7 +172,7 @@ NABLA_AVX512 static void sgemm_dot_avx512(long M, long N, long K, float alpha, c
 
 const nabla_gemm_f32_impl nabla_sgemm_avx512 = {6, 32, sgemm_packed_avx512, sgemm_general_avx512,
                                                 sgemm_pack_bt_avx512, 12, 16, sgemm_narrow_avx512,
-                                                sgemm_dot_avx512};
+                                                sgemm_dot_avx512, 512, 256};
 
 NABLA_INLINE NABLA_AVX512 void k_f64_6x16(long kc, const double *a, long rsa, long csa,
                                           const double *b, long rsb, double alpha, double beta,

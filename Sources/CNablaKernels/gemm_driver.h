@@ -204,12 +204,39 @@ static void FN(gemm_part)(void *ctx, long t) {
     FN(gemm_serial)(&s);
 }
 
-// Whether A·Bᵀ goes to the dot-product kernel: an output of at most 512 values with K of
-// at least 256. Measured, one thread, AVX-512: a conv layer's 25 x 20 weight gradient over
-// K = 576 ran at 41-52 GFLOPS as register tiles and 68-78 as dot products, the 10 x 30 x 784
-// first layer of Nielsen's network at 45 and 67-71; but 32 x 32 and 16 x 64 outputs (K =
-// 512) ran faster as tiles (78-89 against 49-67), whose lanes are then all in use.
-static int FN(use_dot)(long M, long N, long K) { return M * N <= 512 && K >= 256; }
+// Whether A·Bᵀ goes to the dot-product kernel: a small output over a long K, where a
+// register tile would leave lanes idle or spend its time loading and storing C. The
+// bounds are the kernel set's, measured (one thread):
+// - AVX-512 (Zen 4): at most 512 outputs and K >= 256. A conv layer's 25 x 20 weight
+//   gradient over K = 576 ran at 41-52 GFLOPS as register tiles and 68-78 as dot
+//   products, the 10 x 30 x 784 first layer of Nielsen's network at 45 and 67-71; but
+//   32 x 32 and 16 x 64 outputs (K = 512) ran faster as tiles (78-89 against 49-67).
+// - AVX2 (Zen 3): at most 8192 outputs and K >= 64. Dot products won at 40 x 20 x 256
+//   (a Winograd weight gradient: 50 against 25 GFLOPS), 10 x 100 x 640 (75 against 38),
+//   64 x 20 x 64 (36 against 26) and 64 x 100 x 640 (71 against 60); tiles won at
+//   128 x 128 x 128 (81 against 67), 512 x 64 x 64 and 40 x 40 x 32.
+static int FN(use_dot)(const IMPL *im, long M, long N, long K) {
+    return im->dot && M * N <= im->dot_max_outputs && K >= im->dot_min_k;
+}
+
+typedef struct {
+    const IMPL *impl;
+    long M, N, K;
+    T alpha, beta;
+    const T *A;
+    long lda;
+    const T *B;
+    long ldb;
+    T *C;
+    long ldc, rows;
+} FN(dot_job);
+
+static void FN(dot_part)(void *ctx, long t) {
+    const FN(dot_job) *d = (const FN(dot_job) *)ctx;
+    long i = t * d->rows, m = d->M - i < d->rows ? d->M - i : d->rows;
+    d->impl->dot(m, d->N, d->K, d->alpha, d->A + i * d->lda, d->lda, d->B, d->ldb, d->beta,
+                 d->C + i * d->ldc, d->ldc);
+}
 
 void API(int transA, int transB, long M, long N, long K, T alpha, const T *A, long lda,
          const T *B, long ldb, T beta, T *C, long ldc) {
@@ -228,8 +255,16 @@ void API(int transA, int transB, long M, long N, long K, T alpha, const T *A, lo
 #endif
     default: impl = &IMPL_PORTABLE; break;
     }
-    if (impl->dot && !transA && transB && FN(use_dot)(M, N, K)) {
-        impl->dot(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (!transA && transB && FN(use_dot)(impl, M, N, K)) {
+        long nt = nabla_num_threads();
+        if (nt > 1 && 2.0 * (double)M * (double)N * (double)K >= GEMM_PARALLEL_FLOPS && M >= 2 * nt) {
+            // Rows in blocks, one per thread: each output is one dot product, computed the
+            // same way whichever block holds its row.
+            FN(dot_job) d = {impl, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, (M + nt - 1) / nt};
+            nabla_parallel_for((M + d.rows - 1) / d.rows, (int)nt, FN(dot_part), &d);
+        } else {
+            impl->dot(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        }
         return;
     }
     // A transposed B is copied into panels (K x N values) before use. With few rows that

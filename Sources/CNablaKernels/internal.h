@@ -54,6 +54,8 @@ typedef struct {
     int mr_n, nr_n;
     nabla_ukr_f32 narrow;
     nabla_dot_f32 dot;        // optional (0: not used)
+    // A·Bᵀ goes to `dot` when M·N <= dot_max_outputs and K >= dot_min_k (see use_dot).
+    long dot_max_outputs, dot_min_k;
 } nabla_gemm_f32_impl;
 typedef struct {
     int mr, nr;
@@ -63,6 +65,7 @@ typedef struct {
     int mr_n, nr_n;
     nabla_ukr_f64 narrow;
     nabla_dot_f64 dot;
+    long dot_max_outputs, dot_min_k;
 } nabla_gemm_f64_impl;
 
 extern const nabla_gemm_f32_impl nabla_sgemm_portable, nabla_sgemm_avx2, nabla_sgemm_avx512;
