@@ -1,6 +1,5 @@
 // Winograd convolution for 5x5 kernels, stride 1, float32: F(4x4, 5x5) for the forward
-// pass (and so for the input gradient, a forward pass with the kernel rotated) and
-// F(5x5, 4x4) for the weight gradient.
+// pass and, through its adjoint, the input gradient; F(5x5, 4x4) for the weight gradient.
 //
 // One 8x8 tile of input d and one 5x5 kernel g give a 4x4 tile of output:
 //     y = AT [(G g Gᵀ) ⊙ (BT d BTᵀ)] ATᵀ
@@ -98,27 +97,6 @@ NABLA_INLINE void g4_1d(const v8 *in, long is, v8 *out, long os) {
     out[7 * os] = w * g3;
 }
 
-// v = BT d BTᵀ (8x8 from 8x8): columns, then rows.
-NABLA_INLINE void tf_data(const v8 d[64], v8 v[64]) {
-    v8 t[64];
-    for (int l = 0; l < 8; l++) bt_1d(d + l, 8, t + l, 8);
-    for (int j = 0; j < 8; j++) bt_1d(t + 8 * j, 1, v + 8 * j, 1);
-}
-
-// u = G4 g G4ᵀ (8x8 from 4x4, g stored with a row length of 4).
-NABLA_INLINE void tf_grad(const v8 g[16], v8 u[64]) {
-    v8 t[32];
-    for (int l = 0; l < 4; l++) g4_1d(g + l, 4, t + l, 4);
-    for (int j = 0; j < 8; j++) g4_1d(t + 4 * j, 1, u + 8 * j, 1);
-}
-
-// o = AT4 m AT4ᵀ (4x4 from 8x8, o stored with a row length of 4).
-NABLA_INLINE void tf_out4(const v8 m[64], v8 o[16]) {
-    v8 t[32];
-    for (int l = 0; l < 8; l++) at4_1d(m + l, 8, t + l, 8);
-    for (int i = 0; i < 4; i++) at4_1d(t + 8 * i, 1, o + 4 * i, 1);
-}
-
 // The input gradient is the adjoint of the forward pass, tile by tile: the output
 // gradient's 4x4 tile is expanded by ATᵀ (z = ATᵀ gy AT), multiplied by Uᵀ per position,
 // and mapped back by BTᵀ (w = BTᵀ X BT) onto the tile's 8x8 input window; overlapping
@@ -160,20 +138,6 @@ NABLA_INLINE void btt_1d(const v8 *in, long is, v8 *out, long os) {
     out[7 * os] = q * z7;
 }
 
-// z = ATᵀ g AT (8x8 from a 4x4 tile g stored with a row length of 4).
-NABLA_INLINE void tf_gradin(const v8 g[16], v8 z[64]) {
-    v8 t[32];
-    for (int l = 0; l < 4; l++) at4t_1d(g + l, 4, t + l, 4);
-    for (int j = 0; j < 8; j++) at4t_1d(t + 4 * j, 1, z + 8 * j, 1);
-}
-
-// w = BTᵀ x BT (8x8 from 8x8).
-NABLA_INLINE void tf_window(const v8 x[64], v8 w[64]) {
-    v8 t[64];
-    for (int l = 0; l < 8; l++) btt_1d(x + l, 8, t + l, 8);
-    for (int j = 0; j < 8; j++) btt_1d(t + 8 * j, 1, w + 8 * j, 1);
-}
-
 // The 1-D kernel transform of F(4x4, 5x5): 8 values from 5 (G5, rows scaled as BT's).
 NABLA_INLINE void g5_1d(const v8 *in, long is, v8 *out, long os) {
     const float s = 17.f / 18, w = 21.f / 4;
@@ -205,19 +169,22 @@ NABLA_INLINE void at5_1d(const v8 *in, long is, v8 *out, long os) {
     out[4 * os] = a + 16 * c + 0.0625f * e + in[7 * is];
 }
 
-// u = G5 g G5ᵀ (8x8 from a 5x5 kernel stored with a row length of 5).
-NABLA_INLINE void tf_kernel5(const v8 g[25], v8 u[64]) {
-    v8 t[40];
-    for (int l = 0; l < 5; l++) g5_1d(g + l, 5, t + l, 5);
-    for (int j = 0; j < 8; j++) g5_1d(t + 5 * j, 1, u + 8 * j, 1);
-}
-
-// o = AT5 m AT5ᵀ (5x5, row length 5, from 8x8).
-NABLA_INLINE void tf_out5(const v8 m[64], v8 o[25]) {
-    v8 t[40];
-    for (int l = 0; l < 8; l++) at5_1d(m + l, 8, t + l, 8);
-    for (int i = 0; i < 5; i++) at5_1d(t + 8 * i, 1, o + 5 * i, 1);
-}
+// out = T in Tᵀ for a 1-D transform T from n values to m: the columns of the n x n input
+// (row length n), then the rows of the m x n result; out has row length m.
+#define TRANSFORM_2D(NAME, F1D, N, M)                                              \
+    NABLA_INLINE void NAME(const v8 in[(N) * (N)], v8 out[(M) * (M)]) {            \
+        v8 t[(M) * (N)];                                                           \
+        for (int l = 0; l < (N); l++) F1D(in + l, N, t + l, N);                    \
+        for (int j = 0; j < (M); j++) F1D(t + (N) * j, 1, out + (M) * j, 1);       \
+    }
+TRANSFORM_2D(tf_data, bt_1d, 8, 8)      // v = BT d BTᵀ
+TRANSFORM_2D(tf_kernel5, g5_1d, 5, 8)   // u = G5 g G5ᵀ, a 5x5 kernel
+TRANSFORM_2D(tf_out4, at4_1d, 8, 4)     // y = AT4 m AT4ᵀ
+TRANSFORM_2D(tf_grad, g4_1d, 4, 8)      // u = G4 gy G4ᵀ, weight gradient
+TRANSFORM_2D(tf_out5, at5_1d, 8, 5)     // gw = AT5 m AT5ᵀ
+TRANSFORM_2D(tf_gradin, at4t_1d, 4, 8)  // z = AT4ᵀ gy AT4, input gradient
+TRANSFORM_2D(tf_window, btt_1d, 8, 8)   // w = BTᵀ x BT
+#undef TRANSFORM_2D
 
 // ---- the batch: shapes, scratch, phases ----------------------------------------------------
 
