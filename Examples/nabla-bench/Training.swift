@@ -54,10 +54,12 @@ func benchTraining(_ name: String, options: Options) {
         printError("nabla-bench: \(error)")
         exit(1)
     }
-    var generator = RandomGenerator(seed: 0)
+    // --seed S draws the weights from S and shuffles with S + 1 (default: 0 and 1).
+    let seed = options.seed ?? 0
+    var generator = RandomGenerator(seed: seed)
     let model = w.build(&generator)
     let trainer = Trainer(model: model, optimizer: w.optimizer(model, mnist.training.count), cost: w.cost,
-                          batchSize: w.batchSize, layout: w.layout, seed: 1)
+                          batchSize: w.batchSize, layout: w.layout, seed: seed &+ 1)
     var times: [Double] = [], accuracy = 0.0, rss: [Double] = []
     for epoch in 1...options.epochs {
         let stats = trainer.trainEpoch(on: mnist.training)

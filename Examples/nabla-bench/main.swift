@@ -1,7 +1,7 @@
 // nabla-bench: Nabla's speed on the workloads of ../shared/bench, for comparison with PyTorch
 // and NumPy measured in the same sitting.
 //
-//   swift run -c release nabla-bench [WORKLOAD…] [--epochs N] [--threads N] [--json]
+//   swift run -c release nabla-bench [WORKLOAD…] [--epochs N] [--threads N] [--seed N] [--json]
 //
 // Workloads: sgemm, overhead, conv_step, nielsen_mlp, ce_mlp, lenet_b10, lenet_b64, bn_cnn (default: all).
 import ExampleSupport
@@ -14,17 +14,22 @@ struct Options {
     var threads: Int? = nil
     var json = false
     var data: String? = nil
+    /// Seeds the training workloads' initialisation and shuffling (as the reference
+    /// scripts' --seed does); nil keeps the fixed default draws.
+    var seed: UInt64? = nil
 }
 
 let allWorkloads = ["sgemm", "overhead", "conv_step"] + trainingWorkloadNames
 
 func usage(_ error: String?) -> Never {
     let text = """
-    usage: nabla-bench [WORKLOAD…] [--epochs N] [--threads N] [--data DIR] [--json]
+    usage: nabla-bench [WORKLOAD…] [--epochs N] [--threads N] [--seed N] [--data DIR] [--json]
       workloads: \(allWorkloads.joined(separator: ", ")) (default: all)
       --epochs N   epochs per training workload (default 1)
       --threads N  threads for the kernels (default: NABLA_THREADS or all cores);
                    sgemm always measures 1 and 2 threads
+      --seed N     initialisation and shuffling draws of the training workloads
+                   (default: the fixed draws of the published figures)
       --data DIR   folder of MNIST IDX files (default: the bundled data)
       --json       one JSON object per line
     """
@@ -48,6 +53,9 @@ func parse() -> Options {
         case "--epochs": o.epochs = int(a)
         case "--threads": o.threads = int(a)
         case "--json": o.json = true
+        case "--seed":
+            guard let v = args.popFirst(), let n = UInt64(v) else { usage("--seed needs a non-negative integer") }
+            o.seed = n
         case "--data":
             guard let d = args.popFirst() else { usage("--data needs a folder") }
             o.data = d
