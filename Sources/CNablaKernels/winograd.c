@@ -216,6 +216,48 @@ NABLA_INLINE void tile_at(const wino_job *j, long t, long *n, long *ty, long *tx
     *tx = t % j->tw;
 }
 
+// Transposes 8 vectors as an 8x8 matrix: afterwards r[b][L] is what r[L][b] was.
+NABLA_INLINE void transpose8(v8 r[8]) {
+    v8 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int q = 0; q < 8; q += 4) {  // u[q + m] holds columns m and m + 4 of rows q..q+3
+        u[q] = __builtin_shufflevector(t[q], t[q + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[q + 1] = __builtin_shufflevector(t[q], t[q + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[q + 2] = __builtin_shufflevector(t[q + 1], t[q + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[q + 3] = __builtin_shufflevector(t[q + 1], t[q + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int m = 0; m < 4; m++) {
+        r[m] = __builtin_shufflevector(u[m], u[m + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[m + 4] = __builtin_shufflevector(u[m], u[m + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+// d[a*8 + b] = the windows of 8 tiles t0 .. t0+7 of channel c (lane L: tile t0 + L), when
+// all 8 lie inside the image: each window row is one vector load, and 8 rows (one per
+// tile) are turned into 8 lane vectors by a transpose. Returns 0, loading nothing,
+// otherwise (a tile past the chunk's end or a window over the padding).
+NABLA_INLINE int load_windows_inside(const wino_job *j, long c, long t0, v8 d[64]) {
+    if (t0 + 8 > j->T) return 0;
+    const float *at[8];
+    for (int L = 0; L < 8; L++) {
+        long n, ty, tx;
+        tile_at(j, t0 + L, &n, &ty, &tx);
+        long y0 = ty * 4 - j->ph, x0 = tx * 4 - j->pw;
+        if (y0 < 0 || x0 < 0 || y0 + 8 > j->H || x0 + 8 > j->W) return 0;
+        at[L] = j->x + ((n * j->C + c) * j->H + y0) * j->W + x0;
+    }
+    for (int a = 0; a < 8; a++) {
+        v8 r[8];
+        for (int L = 0; L < 8; L++) memcpy(&r[L], at[L] + a * j->W, sizeof(v8));
+        transpose8(r);
+        for (int b = 0; b < 8; b++) d[a * 8 + b] = r[b];
+    }
+    return 1;
+}
+
 // Lane L of d[0..63] = the 8x8 input window of tile t in channel c (zero outside the image).
 NABLA_INLINE void load_window(const wino_job *j, long c, long t, int L, v8 d[64]) {
     long n, ty, tx;
@@ -230,8 +272,38 @@ NABLA_INLINE void load_window(const wino_job *j, long c, long t, int L, v8 d[64]
         }
 }
 
+// The first element of the 4x4 output tiles t0 .. t0+7 in channel k of `base` (y or gy),
+// when all 8 lie inside the output; 0 otherwise.
+NABLA_INLINE int tiles_inside(const wino_job *j, const float *base, long k, long t0, const float *at[8]) {
+    if (t0 + 8 > j->T) return 0;
+    for (int L = 0; L < 8; L++) {
+        long n, ty, tx;
+        tile_at(j, t0 + L, &n, &ty, &tx);
+        if (ty * 4 + 4 > j->OH || tx * 4 + 4 > j->OW) return 0;
+        at[L] = base + ((n * j->K + k) * j->OH + ty * 4) * j->OW + tx * 4;
+    }
+    return 1;
+}
+
 // Lane L of g[0..15] = the 4x4 tile t0 + L of output-gradient channel k (zero outside).
+// Inside the output, two rows of each tile are one vector, turned into lanes by a transpose.
 NABLA_INLINE void load_grad_tiles(const wino_job *j, long k, long t0, v8 g[16]) {
+    const float *at[8];
+    if (tiles_inside(j, j->gy, k, t0, at)) {
+        for (int a = 0; a < 4; a += 2) {
+            v8 r[8];
+            for (int L = 0; L < 8; L++) {
+                memcpy(&r[L], at[L] + a * j->OW, 4 * sizeof(float));
+                memcpy((float *)&r[L] + 4, at[L] + (a + 1) * j->OW, 4 * sizeof(float));
+            }
+            transpose8(r);
+            for (int b = 0; b < 4; b++) {
+                g[a * 4 + b] = r[b];
+                g[(a + 1) * 4 + b] = r[4 + b];
+            }
+        }
+        return;
+    }
     for (int L = 0; L < 8; L++) {
         long n, ty, tx;
         tile_at(j, t0 + L, &n, &ty, &tx);
@@ -273,10 +345,11 @@ static void plane_task(void *ctx, long i) {
         const wino_job *j = (const wino_job *)ctx;                                           \
         long groups = j->Tp / 8, c = i / groups, t0 = (i % groups) * 8;                      \
         v8 d[64], v[64];                                                                     \
-        for (int L = 0; L < 8; L++) {                                                        \
-            if (t0 + L < j->T) load_window(j, c, t0 + L, L, d);                              \
-            else for (int e = 0; e < 64; e++) d[e][L] = 0;                                   \
-        }                                                                                    \
+        if (!load_windows_inside(j, c, t0, d))                                               \
+            for (int L = 0; L < 8; L++) {                                                    \
+                if (t0 + L < j->T) load_window(j, c, t0 + L, L, d);                          \
+                else for (int e = 0; e < 64; e++) d[e][L] = 0;                               \
+            }                                                                                \
         tf_data(d, v);                                                                       \
         float *dst = j->V + c * j->Tp + t0;                                                  \
         for (int e = 0; e < 64; e++) memcpy(dst + e * j->sv, &v[e], sizeof(v8));            \
@@ -305,6 +378,20 @@ static void plane_task(void *ctx, long i) {
         const float *src = j->M + k * j->Tp + t0;                                            \
         for (int e = 0; e < 64; e++) memcpy(&m[e], src + e * j->sm, sizeof(v8));            \
         tf_out4(m, o);                                                                       \
+        const float *at[8];                                                                  \
+        if (tiles_inside(j, j->y, k, t0, at)) {                                              \
+            for (int a = 0; a < 4; a += 2) {  /* rows a, a+1 of each tile: one vector */     \
+                v8 r[8];                                                                     \
+                for (int b = 0; b < 4; b++) { r[b] = o[a * 4 + b]; r[4 + b] = o[(a + 1) * 4 + b]; } \
+                transpose8(r);                                                               \
+                for (int L = 0; L < 8; L++) {                                                \
+                    float *p = (float *)at[L];                                               \
+                    memcpy(p + a * j->OW, &r[L], 4 * sizeof(float));                         \
+                    memcpy(p + (a + 1) * j->OW, (float *)&r[L] + 4, 4 * sizeof(float));       \
+                }                                                                            \
+            }                                                                                \
+            return;                                                                          \
+        }                                                                                    \
         for (int L = 0; L < 8 && t0 + L < j->T; L++) {                                       \
             long n, ty, tx;                                                                  \
             tile_at(j, t0 + L, &n, &ty, &tx);                                                \

@@ -394,12 +394,14 @@ extension KernelTests {
     /// forward pass and both gradients match the float64 direct sums to within 3e-5
     /// of the sum of the terms' magnitudes (float's own rounding over these sums is ~1e-7
     /// of it; the transforms add about ten times that), on every ISA, with results that
-    /// do not depend on the thread count. The shapes have ragged edge tiles, padding, and
-    /// (the third) more tiles than one chunk of the kernels.
+    /// do not depend on the thread count. The shapes have ragged edge tiles, padding, more
+    /// tiles than one chunk of the kernels (the third), and none of those (the last).
     @Test(arguments: [ConvCase([2, 8, 11, 9], [8, 8, 5, 5]),
                       ConvCase([3, 9, 7, 13], [10, 9, 5, 5], padding: (2, 1)),
                       ConvCase([20, 8, 20, 18], [8, 8, 5, 5], padding: (1, 2)),
-                      ConvCase([2, 8, 6, 7], [9, 8, 5, 5], padding: (4, 3))])
+                      ConvCase([2, 8, 6, 7], [9, 8, 5, 5], padding: (4, 3)),
+                      // every tile inside image and output: the vector load/store paths
+                      ConvCase([4, 8, 12, 12], [8, 8, 5, 5])])
     func winogradMatchesDirectSums(_ c: ConvCase) {
         let x = randn(c.input, seed: 31), w = randn(c.weight, seed: 32), b = randn([c.weight[0]], seed: 33)
         let g = Conv2dGeometry(input: c.input, weight: c.weight, stride: (1, 1), padding: c.padding,
