@@ -1,4 +1,5 @@
-// 2-D convolution (NCHW) as im2col + GEMM, and its two backward ops.
+// 2-D convolution (NCHW) as im2col + GEMM (or, for float32 5×5 layers with enough
+// channels, Winograd: see `Conv2dKernels.usesWinograd`), and its two backward ops.
 //
 // The backward pass is itself made of differentiable ops, as in PyTorch:
 //   conv2d(x, w)                       → y
@@ -267,9 +268,9 @@ enum Conv2dKernels {
     /// and output channels. They need 6.25 times fewer multiplications than im2col + GEMM
     /// but transform every tile of input and output; with a single input channel (the
     /// first MNIST layer) the transforms cost more than they save. Measured (batch 64,
-    /// 20 → 40 channels, 12×12 input, one thread, AVX2, C harness): forward 1.0–1.7 ms
-    /// against 2.7–2.9 ms for im2col + GEMM, input gradient 1.5–1.9 against 3.0–3.2,
-    /// weight gradient 1.3–2.0 against 3.7–3.8. Results differ from the direct sums by
+    /// 20 → 40 channels, 12×12 input, one thread, AVX2, C harness): forward 0.81–0.91 ms
+    /// against 2.7–2.9 ms for im2col + GEMM, input gradient 1.0–1.3 against 3.0–3.2,
+    /// weight gradient 0.73–0.76 against 3.7–3.8. Results differ from the direct sums by
     /// about 1e-6 of the sum of the terms' magnitudes (tested to 3e-5).
     /// `NABLA_WINOGRAD=0` (or `nabla_set_winograd(0)`) turns them off.
     static func usesWinograd(_ g: Conv2dGeometry, dtype: DType) -> Bool {
