@@ -339,6 +339,19 @@ static void plane_task(void *ctx, long i) {
     }
 }
 
+// A task transforming 8 tiles of output-gradient channel k (task k * groups + group) with
+// TF into the matrices BUF[ξ][k][t..t+8], STRIDE apart.
+#define GRAD_TILE_TASK(NAME, ATTR, TF, BUF, STRIDE)                                         \
+    ATTR static void NAME(void *ctx, long i) {                                               \
+        const wino_job *j = (const wino_job *)ctx;                                           \
+        long groups = j->Tp / 8, k = i / groups, t0 = (i % groups) * 8;                      \
+        v8 g[16], x[64];                                                                     \
+        load_grad_tiles(j, k, t0, g);                                                        \
+        TF(g, x);                                                                            \
+        float *dst = j->BUF + k * j->Tp + t0;                                                \
+        for (int e = 0; e < 64; e++) memcpy(dst + e * j->STRIDE, &x[e], sizeof(v8));        \
+    }
+
 #define WINO_PHASES(S, ATTR)                                                                  \
     /* V[ξ][c][t..t+8] for channel c and group of 8 tiles g (task c * groups + g). */       \
     ATTR static void data_task_##S(void *ctx, long i) {                                      \
@@ -403,26 +416,10 @@ static void plane_task(void *ctx, long i) {
                     plane[(ty * 4 + a) * j->OW + tx * 4 + b] = o[a * 4 + b][L];              \
         }                                                                                    \
     }                                                                                        \
-    /* U[ξ][k][t..t+8] = G4 gy G4ᵀ, for channel k of the output gradient (weight gradient). */ \
-    ATTR static void grad_task_##S(void *ctx, long i) {                                      \
-        const wino_job *j = (const wino_job *)ctx;                                           \
-        long groups = j->Tp / 8, k = i / groups, t0 = (i % groups) * 8;                      \
-        v8 g[16], u[64];                                                                     \
-        load_grad_tiles(j, k, t0, g);                                                        \
-        tf_grad(g, u);                                                                       \
-        float *dst = j->U + k * j->Tp + t0;                                                  \
-        for (int e = 0; e < 64; e++) memcpy(dst + e * j->su, &u[e], sizeof(v8));            \
-    }                                                                                        \
-    /* Z[ξ][k][t..t+8] = ATᵀ gy AT, for channel k of the output gradient (input gradient). */ \
-    ATTR static void gradin_task_##S(void *ctx, long i) {                                    \
-        const wino_job *j = (const wino_job *)ctx;                                           \
-        long groups = j->Tp / 8, k = i / groups, t0 = (i % groups) * 8;                      \
-        v8 g[16], z[64];                                                                     \
-        load_grad_tiles(j, k, t0, g);                                                        \
-        tf_gradin(g, z);                                                                     \
-        float *dst = j->V + k * j->Tp + t0;                                                  \
-        for (int e = 0; e < 64; e++) memcpy(dst + e * j->sv, &z[e], sizeof(v8));            \
-    }                                                                                        \
+    /* U[ξ][k][t..t+8] = G4 gy G4ᵀ (weight gradient), Z[ξ][k][t..t+8] = AT4ᵀ gy AT4 kept  \
+       in V (input gradient), for channel k of the output gradient and 8 tiles. */          \
+    GRAD_TILE_TASK(grad_task_##S, ATTR, tf_grad, U, su)                                      \
+    GRAD_TILE_TASK(gradin_task_##S, ATTR, tf_gradin, V, sv)                                  \
     /* The 8x8 windows BTᵀ X BT of channel c for 8 tiles, from M[ξ][c][t..t+8], kept as    \
        W[c][group][64] vectors for plane_task to add up. */                                  \
     ATTR static void window_task_##S(void *ctx, long i) {                                    \
@@ -536,10 +533,12 @@ static void run_blocks(long n, int nt, wino_task fn, void *ctx) {
     nabla_parallel_for((n + k.per - 1) / k.per, nt, block_task, &k);
 }
 
-static int setup(wino_job *j, long H, long W, long ph, long pw) {
+// Output size and tiles; 0 for shapes with nothing to do or unsupported padding.
+static int setup(wino_job *j, long N, long H, long W, long ph, long pw) {
+    if (N <= 0 || j->C <= 0 || j->K <= 0 || ph < 0 || pw < 0) return 0;
     j->OH = H + 2 * ph - 4;
     j->OW = W + 2 * pw - 4;
-    if (j->OH < 1 || j->OW < 1 || ph < 0 || pw < 0) return 0;
+    if (j->OH < 1 || j->OW < 1) return 0;
     j->th = (j->OH + 3) / 4;
     j->tw = (j->OW + 3) / 4;
     return 1;
@@ -554,6 +553,21 @@ static long chunk_images(const wino_job *j, long N, long *Tpmax) {
     return chunk;
 }
 
+// Scratch for 64 matrices of nu, nv and nm floats (U, V, M; see xi_stride) and `extra`
+// floats after them (U2). Returns 0 if it could not be had.
+static int alloc_scratch(wino_job *j, long nu, long nv, long nm, size_t extra) {
+    j->su = xi_stride(nu);
+    j->sv = xi_stride(nv);
+    j->sm = xi_stride(nm);
+    float *s = scratch((size_t)64 * (size_t)(j->su + j->sv + j->sm) + extra);
+    if (!s) return 0;
+    j->U = s;
+    j->V = s + 64 * j->su;
+    j->M = j->V + 64 * j->sv;
+    j->U2 = j->M + 64 * j->sm;
+    return 1;
+}
+
 static void start_chunk(wino_job *j, long n0, long N, long chunk) {
     j->n0 = n0;
     j->T = (N - n0 < chunk ? N - n0 : chunk) * j->th * j->tw;
@@ -563,16 +577,9 @@ static void start_chunk(wino_job *j, long n0, long N, long chunk) {
 int nabla_conv5x5_forward_f32(const float *x, long N, long C, long H, long W, const float *w, long K,
                               long ph, long pw, float *y) {
     wino_job j = {x, w, 0, y, C, H, W, K, ph, pw};
-    if (N <= 0 || C <= 0 || K <= 0 || !setup(&j, H, W, ph, pw)) return 0;
+    if (!setup(&j, N, H, W, ph, pw)) return 0;
     long Tpmax, chunk = chunk_images(&j, N, &Tpmax);
-    j.su = xi_stride(K * C);
-    j.sv = xi_stride(C * Tpmax);
-    j.sm = xi_stride(K * Tpmax);
-    float *s = scratch((size_t)64 * (size_t)(j.su + j.sv + j.sm));
-    if (!s) return 0;
-    j.U = s;
-    j.V = s + 64 * j.su;
-    j.M = j.V + 64 * j.sv;
+    if (!alloc_scratch(&j, K * C, C * Tpmax, K * Tpmax, 0)) return 0;
     int nt = nabla_num_threads();
     wino_phases ph5 = phases_for_isa();
     run_blocks(K * ((C + 7) / 8), nt, ph5.kernel, &j);
@@ -589,16 +596,9 @@ int nabla_conv5x5_forward_f32(const float *x, long N, long C, long H, long W, co
 int nabla_conv5x5_weight_grad_f32(const float *x, const float *gy, long N, long C, long H, long W, long K,
                                   long ph, long pw, float *gw) {
     wino_job j = {x, 0, gy, gw, C, H, W, K, ph, pw};
-    if (N <= 0 || C <= 0 || K <= 0 || !setup(&j, H, W, ph, pw)) return 0;
+    if (!setup(&j, N, H, W, ph, pw)) return 0;
     long Tpmax, chunk = chunk_images(&j, N, &Tpmax);
-    j.su = xi_stride(K * Tpmax);
-    j.sv = xi_stride(C * Tpmax);
-    j.sm = xi_stride(K * C);
-    float *s = scratch((size_t)64 * (size_t)(j.su + j.sv + j.sm));
-    if (!s) return 0;
-    j.U = s;
-    j.V = s + 64 * j.su;
-    j.M = j.V + 64 * j.sv;
+    if (!alloc_scratch(&j, K * Tpmax, C * Tpmax, K * C, 0)) return 0;
     int nt = nabla_num_threads();
     wino_phases ph5 = phases_for_isa();
     gemm_ctx g = {&j, 1, 0};  // weight gradient
@@ -616,18 +616,9 @@ int nabla_conv5x5_weight_grad_f32(const float *x, const float *gy, long N, long 
 int nabla_conv5x5_backward_input_f32(const float *gy, long N, long K, long C, long H, long W, const float *w,
                                      long ph, long pw, float *gx) {
     wino_job j = {0, w, gy, gx, C, H, W, K, ph, pw};
-    if (N <= 0 || C <= 0 || K <= 0 || !setup(&j, H, W, ph, pw)) return 0;
+    if (!setup(&j, N, H, W, ph, pw)) return 0;
     long Tpmax, chunk = chunk_images(&j, N, &Tpmax);
-    j.su = xi_stride(K * C);
-    j.sv = xi_stride(K * Tpmax);
-    j.sm = xi_stride(C * Tpmax);
-    size_t windows = (size_t)C * (size_t)Tpmax * 64;
-    float *s = scratch((size_t)64 * (size_t)(j.su + j.sv + j.sm) + windows);
-    if (!s) return 0;
-    j.U = s;
-    j.V = s + 64 * j.su;
-    j.M = j.V + 64 * j.sv;
-    j.U2 = j.M + 64 * j.sm;
+    if (!alloc_scratch(&j, K * C, K * Tpmax, C * Tpmax, (size_t)C * (size_t)Tpmax * 64)) return 0;
     int nt = nabla_num_threads();
     wino_phases ph5 = phases_for_isa();
     run_blocks(K * ((C + 7) / 8), nt, ph5.kernel, &j);
