@@ -89,8 +89,13 @@ enum GradientEngine {
     /// Two threads must not run backward through the same nodes at once.
     static func topologicalOrder(from root: Node) -> [Node] {
         let pass = passCounter.add(1, ordering: .relaxed).newValue
+        // Room for a small graph up front: growing both arrays from empty cost four or five
+        // reallocations per backward() on a graph of a few ops.
         var order: [Node] = []
-        var stack: [(node: Node, next: Int)] = [(root, 0)]
+        order.reserveCapacity(32)
+        var stack: [(node: Node, next: Int)] = []
+        stack.reserveCapacity(32)
+        stack.append((root, 0))
         root.visitedPass = pass
         while !stack.isEmpty {
             let top = stack.count - 1
