@@ -12,22 +12,13 @@
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SUF)
 
-// Per-thread packing buffers, grown on demand and kept: page-faulting fresh megabytes
-// on every call would cost more than a mid-sized product.
-static __thread T *FN(tls_apack) = 0, *FN(tls_bpack) = 0;
-static __thread size_t FN(tls_acap) = 0, FN(tls_bcap) = 0;
-// Scratch for a product computed transposed (see API).
-static __thread T *FN(tls_tpose) = 0;
-static __thread size_t FN(tls_tcap) = 0;
+// Per-thread packing buffers (see nabla_thread_buffer), and scratch for a product computed
+// transposed (see API).
+static __thread void *FN(tls_apack) = 0, *FN(tls_bpack) = 0, *FN(tls_tpose) = 0;
+static __thread size_t FN(tls_acap) = 0, FN(tls_bcap) = 0, FN(tls_tcap) = 0;
 
-static T *FN(buffer)(T **p, size_t *cap, size_t need) {
-    if (need > *cap) {
-        free(*p);
-        size_t bytes = (need * sizeof(T) + 63) & ~(size_t)63;
-        *p = (T *)aligned_alloc(64, bytes);
-        *cap = *p ? need : 0;
-    }
-    return *p;
+static T *FN(buffer)(void **p, size_t *cap, size_t need) {
+    return (T *)nabla_thread_buffer(p, cap, need * sizeof(T));
 }
 
 // Packs rows [i0, i0+mc) x columns [k0, k0+kc) of op(A) into panels of mr rows:

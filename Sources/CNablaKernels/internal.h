@@ -4,6 +4,7 @@
 
 #include "CNablaKernels.h"
 #include <stddef.h>
+#include <stdlib.h>
 
 // Attributes for per-function instruction sets. SwiftPM compiles C for baseline x86-64
 // and we may not use unsafeFlags, so every fast function carries its own target.
@@ -15,6 +16,19 @@
 #define NABLA_X86 0
 #endif
 #define NABLA_INLINE static inline __attribute__((always_inline))
+
+// A scratch buffer owned by the calling thread (*p, *cap bytes in thread-local variables),
+// grown on demand, 64-byte aligned, and kept between calls: page-faulting fresh megabytes
+// on every call would cost more than a mid-sized product or convolution. Returns 0 if the
+// memory could not be had (the buffer is then empty).
+NABLA_INLINE void *nabla_thread_buffer(void **p, size_t *cap, size_t bytes) {
+    if (bytes > *cap) {
+        free(*p);
+        *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+        *cap = *p ? bytes : 0;
+    }
+    return *p;
+}
 
 // ---- GEMM micro-kernels ------------------------------------------------------------------
 // A micro-kernel computes an MR x NR tile:

@@ -476,19 +476,11 @@ static wino_phases phases_for_isa(void) {
 // and channel) then stays in the L2/L3 caches between the phases.
 #define WINO_TILES_PER_CHUNK 256
 
-// Scratch of the calling thread, kept between calls (page-faulting megabytes per call
-// would cost more than a small convolution).
-static __thread float *tls_scratch = 0;
+// Scratch of the calling thread (see nabla_thread_buffer).
+static __thread void *tls_scratch = 0;
 static __thread size_t tls_cap = 0;
 
-static float *scratch(size_t n) {
-    if (n > tls_cap) {
-        free(tls_scratch);
-        tls_scratch = (float *)aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
-        tls_cap = tls_scratch ? n : 0;
-    }
-    return tls_scratch;
-}
+static float *scratch(size_t n) { return (float *)nabla_thread_buffer(&tls_scratch, &tls_cap, n * sizeof(float)); }
 
 // The matrix product of one position ξ, run for every ξ on the pool (each call single-
 // threaded: nested parallel loops run serially).
