@@ -37,7 +37,7 @@ let package = Package(
                           path: "Examples/mnist"),
         .executableTarget(name: "gradcheck", dependencies: ["Nabla"], path: "Examples/gradcheck"),
         .executableTarget(name: "nabla-bench", dependencies: ["Nabla", "NablaNN", "NablaData", "ExampleSupport"],
-                          path: "Examples/nabla-bench", exclude: ["compare.py"]),
+                          path: "Examples/nabla-bench", exclude: ["compare.py", "network3_torch.py"]),
         .executableTarget(name: "logistic-regression", dependencies: ["Nabla", "NablaData", "ExampleSupport"],
                           path: "Examples/logistic-regression"),
         .executableTarget(name: "autoencoder", dependencies: ["Nabla", "NablaNN", "NablaData", "ExampleSupport"],

@@ -7,6 +7,11 @@ sitting and prints a Markdown table of times and ratios, for Documentation/Perfo
 
 Each workload runs `repeats` times per tool, alternating tools, and the best time counts
 (this machine is noisy; the minimum is the least disturbed run).
+
+With `--seeds`, the training workloads' repeats use seeds 0, 1, … (`--seed` of nabla-bench
+and of the reference scripts) and the accuracy column gives the mean and range over them:
+one epoch's test accuracy moves by a point or more from draw to draw, more than the
+differences between the tools, so one seed per tool says little.
 """
 import argparse
 import json
@@ -49,12 +54,22 @@ def run(cmd):
     return json_lines(p.stdout)
 
 
-def nabla(workload):
-    return run([os.path.join(REPO, ".build/release/nabla-bench"), workload, "--json"])
+def nabla(workload, seed=None):
+    extra = ["--seed", str(seed)] if seed is not None else []
+    return run([os.path.join(REPO, ".build/release/nabla-bench"), workload, "--json"] + extra)
 
 
-def reference(shared, script, args):
-    return run([os.path.join(shared, "bench", "run.sh"), script] + args)
+def reference(shared, script, args, seed=None):
+    extra = ["--seed", str(seed)] if seed is not None else []
+    return run([os.path.join(shared, "bench", "run.sh"), script] + args + extra)
+
+
+def accuracy_summary(values):
+    """'97.45 %', or the mean and range of several runs' accuracies (fractions)."""
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f} %"
+    mean = sum(values) / len(values)
+    return f"{100 * mean:.2f} % ({100 * min(values):.2f}–{100 * max(values):.2f}, {len(values)} seeds)"
 
 
 def training_figures(records, tool):
@@ -72,6 +87,8 @@ def main():
     ap.add_argument("workloads", nargs="*", default=list(REFERENCES))
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--shared", default=os.path.join(os.path.dirname(REPO), "shared"))
+    ap.add_argument("--seeds", action="store_true",
+                    help="training repeats use seeds 0, 1, …; report mean accuracy over them")
     a = ap.parse_args()
     rows = []
     for w in a.workloads:
@@ -79,10 +96,12 @@ def main():
             sys.exit(f"compare: unknown workload {w}")
         refs = REFERENCES[w]
         results = {}   # tool -> list of parsed runs
-        for _ in range(a.repeats):
-            results.setdefault("Nabla", []).append(nabla(w))
+        training = w not in ("sgemm", "overhead")
+        for r in range(a.repeats):
+            seed = r if a.seeds and training else None
+            results.setdefault("Nabla", []).append(nabla(w, seed))
             for tool, script, args in refs:
-                results.setdefault(tool, []).append(reference(a.shared, script, args))
+                results.setdefault(tool, []).append(reference(a.shared, script, args, seed))
         if w == "sgemm":
             for threads in (1, 2):
                 for n in (128, 256, 512, 1024, 2048):
@@ -107,7 +126,10 @@ def main():
             best = {tool: min(f, key=lambda x: x[0]) for tool, f in figs.items()}
             nb, pt = best["Nabla"], best.get("PyTorch")
             npy = best.get("NumPy")
-            acc = f"{100 * nb[1]:.2f} % / {100 * pt[1]:.2f} %" if pt else ""
+            if a.seeds:
+                acc = " / ".join(accuracy_summary([f[1] for f in figs[t]]) for t in ("Nabla", "PyTorch") if t in figs)
+            else:
+                acc = f"{100 * nb[1]:.2f} % / {100 * pt[1]:.2f} %" if pt else ""
             rss = f"{nb[2]:.0f} / {pt[2]:.0f} MB" if pt else f"{nb[2]:.0f} MB"
             rows.append((f"{w}, 1 epoch (s)", nb[0], pt[0] if pt else None, npy[0] if npy else None,
                          f"{nb[0] / pt[0]:.2f}×" if pt else "", f"{nb[0] / npy[0]:.2f}×" if npy else "",

@@ -21,6 +21,27 @@ import Testing
         #expect(abs(Double(v.grad!.scalar) - (3 + 4 + 7.38905609893065)) < 1e-5)
     }
 
+    @Test func opsWithMoreThanTwoInputsReachEveryInput() {
+        // Nodes hold two inputs inline and the rest in an array: the third and fourth
+        // inputs of a concat must get their gradients too, and a constant among them none.
+        let parts = (0..<4).map { Tensor([Float($0), Float($0) + 0.5]).requiringGrad() }
+        let constant = Tensor([9, 9] as [Float])
+        let joined = Tensor.concat([parts[0], parts[1], constant, parts[2], parts[3]], axis: 0)
+        let weights = Tensor((1...10).map { Float($0) })
+        (joined * weights).sum().backward()
+        expectClose(parts[0].grad!, [1, 2])
+        expectClose(parts[1].grad!, [3, 4])
+        expectClose(parts[2].grad!, [7, 8])
+        expectClose(parts[3].grad!, [9, 10])
+
+        let list: TensorList = [parts[0], nil, parts[2]]
+        #expect(list.count == 3 && list[1] == nil && list.anyRequiresGradient)
+        var moved = list
+        #expect(moved.take(2)?.sharesStorage(with: parts[2]) == true && moved[2] == nil)
+        #expect(list[2] != nil)                    // a copy's take leaves the original alone
+        #expect(!TensorList([constant]).anyRequiresGradient)
+    }
+
     @Test func gradientsAccumulateAcrossBackwardCalls() {
         let w = Tensor([1, 2, 3] as [Float]).requiringGrad()
         (w * w).sum().backward()

@@ -14,18 +14,18 @@ public enum AnomalyMode {
         set { flag.store(newValue, ordering: .relaxed) }
     }
 
-    static func check(_ output: Tensor, op: String, inputs: [Tensor]) {
+    static func check(_ output: Tensor, of node: Node) {
         guard let bad = output.firstNonFiniteIndex() else { return }
-        let shapes = inputs.map { "\(describe($0.shape))" }.joined(separator: ", ")
+        let op = node.op, shapes = node.inputs.shapeDescriptions
         let value = output.element(atFlatIndex: bad)
         fatalError("anomaly: \(op) produced \(value) at element \(bad) of its output \(describe(output.shape)); inputs: \(shapes)")
     }
 
     /// Stops at the first non-finite element of the gradients a node's backward returned.
-    static func checkGradients(_ gradients: [Tensor?], of node: Node, incoming: Tensor) {
+    static func checkGradients(_ gradients: TensorList, of node: Node, incoming: Tensor) {
         for (k, g) in gradients.enumerated() {
             guard let g, let bad = g.firstNonFiniteIndex() else { continue }
-            let shapes = node.inputs.map { "\(describe($0.shape))" }.joined(separator: ", ")
+            let shapes = node.inputs.shapeDescriptions
             let value = g.element(atFlatIndex: bad)
             fatalError("anomaly: the backward of \(node.op) produced \(value) at element \(bad) of the gradient \(describe(g.shape)) for input \(k); incoming gradient \(describe(incoming.shape)); inputs: \(shapes)")
         }

@@ -84,8 +84,8 @@ enum GradientEngine {
     private static let passCounter = Atomic<UInt64>(0)
 
     /// Nodes reachable from `root`, each after all of its inputs (post-order), found with an
-    /// explicit stack so that graphs of any depth fit. Each node records its position in
-    /// the order (marks instead of a dictionary: this runs once per training step).
+    /// explicit stack so that graphs of any depth fit. A node is marked with the pass that
+    /// visited it (a mark instead of a set: this runs once per training step).
     /// Two threads must not run backward through the same nodes at once.
     static func topologicalOrder(from root: Node) -> [Node] {
         let pass = passCounter.add(1, ordering: .relaxed).newValue
@@ -101,15 +101,14 @@ enum GradientEngine {
             let top = stack.count - 1
             let node = stack[top].node
             let next = stack[top].next
-            if next < node.inputs.count {
+            if next < node.inputCount {
                 stack[top].next = next + 1
-                if let child = node.inputs[next].node, child.visitedPass != pass {
+                if let child = node.inputNode(next), child.visitedPass != pass {
                     child.visitedPass = pass
                     stack.append((child, 0))
                 }
             } else {
                 stack.removeLast()
-                node.position = order.count
                 order.append(node)
             }
         }
@@ -121,18 +120,17 @@ enum GradientEngine {
     static func run(root: Node, seed: Tensor, targets: [Node], accumulateIntoLeaves: Bool,
                     retainGraph: Bool, createGraph: Bool) -> [Int: Tensor] {
         let order = topologicalOrder(from: root)
-        var pending = [Tensor?](repeating: nil, count: order.count)
-        pending[order.count - 1] = seed
+        // Gradients wait in the nodes themselves (`pendingGradient`) until the pass reaches
+        // them, summed where a value fed several ops.
+        root.pendingGradient = seed
         var targetIndex: [ObjectIdentifier: [Int]] = [:]
         for (i, t) in targets.enumerated() { targetIndex[ObjectIdentifier(t), default: []].append(i) }
         var found: [Int: Tensor] = [:]
 
         GradMode.with(createGraph) {
-            for i in stride(from: order.count - 1, through: 0, by: -1) {
-                guard let gradient = pending[i] else { continue }
-                pending[i] = nil
-                let node = order[i]
-                if let indices = targetIndex[ObjectIdentifier(node)] {
+            for node in order.reversed() {
+                guard let gradient = node.pendingGradient.take() else { continue }
+                if !targetIndex.isEmpty, let indices = targetIndex[ObjectIdentifier(node)] {
                     for t in indices { found[t] = gradient }
                 }
                 if node.isLeaf {
@@ -145,13 +143,13 @@ enum GradientEngine {
                 guard let backward = node.backward else {
                     opFailure("backward", "the graph through '\(node.op)' was already freed by an earlier backward(); pass retainGraph: true to the earlier call to run backward through the same graph twice")
                 }
-                let inputGradients = backward(gradient, BackwardContext(node: node))
+                var inputGradients = backward(gradient, BackwardContext(node: node))
                 if AnomalyMode.isEnabled { AnomalyMode.checkGradients(inputGradients, of: node, incoming: gradient) }
-                for (k, inputTensor) in node.inputs.enumerated() {
-                    guard let input = inputTensor.node, k < inputGradients.count, var g = inputGradients[k] else { continue }
+                for k in 0..<Swift.min(node.inputCount, inputGradients.count) {
+                    guard let input = node.inputNode(k), var g = inputGradients.take(k) else { continue }
                     if g.shape != input.shape { g = g.sumToShape(input.shape) }
-                    let p = input.position
-                    pending[p] = pending[p].map { $0 + g } ?? g
+                    if let earlier = input.pendingGradient.take() { g = earlier + g }
+                    input.pendingGradient = g
                 }
                 if !retainGraph { node.release() }
             }

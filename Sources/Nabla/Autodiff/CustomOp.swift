@@ -29,12 +29,12 @@ extension Tensor {
         for (i, x) in inputs.enumerated() where x.dtype != values.dtype {
             opFailure(name, "input \(i) is \(x.dtype) but the forward returned \(values.dtype)")
         }
-        return values.detached().recorded(name, inputs, savingOutput: true) { g, c in
+        return values.detached().recorded(name, TensorList(inputs), savingOutput: true) { g, c in
             let grads = backward(g, inputs, c.output)
             guard grads.count == inputs.count else {
                 opFailure(name, "backward returned \(grads.count) gradients for \(inputs.count) inputs")
             }
-            return grads
+            return TensorList(grads)
         }
     }
 }

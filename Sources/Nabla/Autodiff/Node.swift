@@ -19,12 +19,19 @@ final class Node {
 
     /// The closure type of a vector–Jacobian product: given the gradient of the output, the
     /// gradient of each input (nil where none is needed or the input is constant).
-    typealias Backward = (_ gradient: Tensor, _ context: BackwardContext) -> [Tensor?]
+    typealias Backward = (_ gradient: Tensor, _ context: BackwardContext) -> TensorList
 
     /// The op's name, as error messages and the anomaly report show it.
     let op: String
-    /// The op's inputs; those that do not require gradients have no node.
-    private(set) var inputs: [Tensor]
+    // The op's inputs; those that do not require gradients have no node. Held as fields
+    // (the first two) and an array (the rest) rather than one list value: stored as a
+    // whole, the optimizer copied the list once more per op recorded (six retains and
+    // releases), a measurable part of a small op's cost.
+    private var input0: Tensor?
+    private var input1: Tensor?
+    private var moreInputs: [Tensor?]
+    /// The number of inputs.
+    private(set) var inputCount: Int
     /// Shape and dtype of the output (the gradient arriving here has them).
     let shape: [Int]
     let dtype: DType
@@ -35,20 +42,30 @@ final class Node {
     var savedOutput: TensorStorage?
     /// The accumulated gradient of a leaf.
     var grad: Tensor?
+    /// The gradient summed so far during a backward pass, before the pass reaches this
+    /// node (see `GradientEngine.run`); nil outside a pass.
+    var pendingGradient: Tensor?
 
     init(leafShape: [Int], dtype: DType) {
         op = "leaf"
-        inputs = []
+        input0 = nil
+        input1 = nil
+        moreInputs = []
+        inputCount = 0
         shape = leafShape
         self.dtype = dtype
         isLeaf = true
         Node.live.add(1, ordering: .relaxed)
     }
 
-    init(op: String, inputs: [Tensor], shape: [Int], dtype: DType,
+    /// A node of one input (`b` nil) or two.
+    init(op: String, _ a: consuming Tensor, _ b: consuming Tensor?, shape: [Int], dtype: DType,
          savedOutput: TensorStorage?, backward: @escaping Backward) {
         self.op = op
-        self.inputs = inputs
+        inputCount = b == nil ? 1 : 2
+        input0 = a
+        input1 = b
+        moreInputs = []
         self.shape = shape
         self.dtype = dtype
         self.savedOutput = savedOutput
@@ -57,18 +74,63 @@ final class Node {
         Node.live.add(1, ordering: .relaxed)
     }
 
+    /// A node of any number of inputs.
+    convenience init(op: String, inputs: TensorList, shape: [Int], dtype: DType,
+                     savedOutput: TensorStorage?, backward: @escaping Backward) {
+        precondition(inputs.count >= 1 && inputs.allSatisfy { $0 != nil }, "\(op): a node needs its inputs")
+        self.init(op: op, inputs[0]!, inputs.count > 1 ? inputs[1] : nil, shape: shape, dtype: dtype,
+                  savedOutput: savedOutput, backward: backward)
+        if inputs.count > 2 {
+            moreInputs = Array(inputs[2...])
+            inputCount = inputs.count
+        }
+    }
+
+    /// The op's inputs, as a list (for messages; the engine reads them one at a time).
+    var inputs: TensorList { TensorList(Array([input0, input1].prefix(Swift.min(inputCount, 2))) + moreInputs) }
+
+    /// Input `i`.
+    @inline(__always)
+    func input(_ i: Int) -> Tensor {
+        precondition(i >= 0 && i < inputCount, "\(op): input \(i) out of range 0..<\(inputCount)")
+        switch i {
+        case 0: return input0.unsafelyUnwrapped
+        case 1: return input1.unsafelyUnwrapped
+        default: return moreInputs[i - 2].unsafelyUnwrapped
+        }
+    }
+
+    /// The graph node of input `i`; nil when that input does not require gradients.
+    @inline(__always)
+    func inputNode(_ i: Int) -> Node? {
+        precondition(i >= 0 && i < inputCount, "\(op): input \(i) out of range 0..<\(inputCount)")
+        switch i {
+        case 0: return input0?.node
+        case 1: return input1?.node
+        default: return moreInputs[i - 2]?.node
+        }
+    }
+
+    /// Lets go of the inputs (and through them, perhaps, of the graph before this node).
+    private func dropInputs() {
+        input0 = nil
+        input1 = nil
+        moreInputs = []
+        inputCount = 0
+    }
+
     /// Frees a long chain of nodes without recursion: each node's inputs are moved onto a
     /// local stack before it goes, so a graph 100,000 ops deep cannot overflow the stack.
     deinit {
         Node.live.subtract(1, ordering: .relaxed)
-        guard !inputs.isEmpty else { return }
-        var stack = inputs.compactMap(\.node)
-        inputs = []
+        guard inputCount > 0 else { return }
+        var stack = inputs.nodes
+        dropInputs()
         backward = nil
         while var n = stack.popLast() {
             if isKnownUniquelyReferenced(&n) {
-                stack.append(contentsOf: n.inputs.compactMap(\.node))
-                n.inputs = []
+                stack.append(contentsOf: n.inputs.nodes)
+                n.dropInputs()
                 n.backward = nil
             }
         }
@@ -80,13 +142,12 @@ final class Node {
         savedOutput = nil
         // A later backward that reaches this node stops here with the "already freed"
         // message, so the edges are no longer needed either.
-        inputs = []
+        dropInputs()
     }
 
-    /// Marks used by the topological sort (see `GradientEngine`): the pass that last
-    /// visited this node, and the node's position in that pass's order.
+    /// The mark of the topological sort (see `GradientEngine`): the pass that last visited
+    /// this node.
     var visitedPass: UInt64 = 0
-    var position: Int = 0
 }
 
 /// Counters that show whether graphs are freed: a training loop that keeps nodes alive (a
@@ -105,10 +166,10 @@ struct BackwardContext {
     unowned(unsafe) let node: Node
 
     /// Whether input `i` needs a gradient (skip computing it otherwise).
-    @inline(__always) func needsGradient(_ i: Int) -> Bool { node.inputs[i].node != nil }
+    @inline(__always) func needsGradient(_ i: Int) -> Bool { node.inputNode(i) != nil }
 
     /// Input `i` of the op, connected to its own graph.
-    @inline(__always) func input(_ i: Int) -> Tensor { node.inputs[i] }
+    @inline(__always) func input(_ i: Int) -> Tensor { node.input(i) }
 
     /// The op's output, as a tensor connected to this node (so that a backward recorded
     /// with `createGraph` differentiates through it). Only for ops that saved it.
@@ -134,14 +195,39 @@ extension Tensor {
     ///
     /// Every differentiable op ends with this call, with its vector–Jacobian product written
     /// right beside it. The closure receives the output's gradient and returns one gradient
-    /// per input, in the order of `inputs`, at the output's broadcast shape or the input's
+    /// per input, in the order of the inputs, at the output's broadcast shape or the input's
     /// own shape: the engine sums broadcast gradients back to each input's shape.
-    func recorded(_ op: String, _ inputs: [Tensor], savingOutput: Bool = false,
+    ///
+    /// The one- and two-input forms check whether to record before they build anything, so
+    /// an op outside a graph pays nothing for it; ops with more inputs pass a `TensorList`.
+    @inline(__always)
+    func recorded(_ op: String, _ x: Tensor, savingOutput: Bool = false,
                   backward: @escaping Node.Backward) -> Tensor {
-        guard GradMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return self }
-        let node = Node(op: op, inputs: inputs, shape: shape, dtype: dtype,
-                        savedOutput: savingOutput ? storage : nil, backward: backward)
-        if AnomalyMode.isEnabled { AnomalyMode.check(self, op: op, inputs: inputs) }
+        guard x.node != nil, GradMode.isEnabled else { return self }
+        return attaching(Node(op: op, x, nil, shape: shape, dtype: dtype,
+                              savedOutput: savingOutput ? storage : nil, backward: backward))
+    }
+
+    /// `recorded` for an op of two inputs.
+    @inline(__always)
+    func recorded(_ op: String, _ a: Tensor, _ b: Tensor, savingOutput: Bool = false,
+                  backward: @escaping Node.Backward) -> Tensor {
+        guard a.node != nil || b.node != nil, GradMode.isEnabled else { return self }
+        return attaching(Node(op: op, a, b, shape: shape, dtype: dtype,
+                              savedOutput: savingOutput ? storage : nil, backward: backward))
+    }
+
+    /// `recorded` for an op of any number of inputs.
+    func recorded(_ op: String, _ inputs: consuming TensorList, savingOutput: Bool = false,
+                  backward: @escaping Node.Backward) -> Tensor {
+        guard inputs.anyRequiresGradient, GradMode.isEnabled else { return self }
+        return attaching(Node(op: op, inputs: inputs, shape: shape, dtype: dtype,
+                              savedOutput: savingOutput ? storage : nil, backward: backward))
+    }
+
+    /// This tensor's values with `node` (recorded for them) as its graph node.
+    private func attaching(_ node: Node) -> Tensor {
+        if AnomalyMode.isEnabled { AnomalyMode.check(self, of: node) }
         return Tensor(storage: storage, shape: shape, node: node)
     }
 }

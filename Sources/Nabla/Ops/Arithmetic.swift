@@ -11,26 +11,26 @@ enum NegKernel: UnaryKernel { @inline(__always) static func apply<T: TensorScala
 extension Tensor {
     /// Elementwise sum, broadcasting.
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        zipElements(a, b, AddKernel.self, op: "add").recorded("add", [a, b]) { g, _ in [g, g] }
+        zipElements(a, b, AddKernel.self, op: "add").recorded("add", a, b) { g, _ in [g, g] }
     }
 
     /// Elementwise difference, broadcasting.
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        zipElements(a, b, SubKernel.self, op: "sub").recorded("sub", [a, b]) { g, c in
+        zipElements(a, b, SubKernel.self, op: "sub").recorded("sub", a, b) { g, c in
             [g, c.needsGradient(1) ? -g : nil]
         }
     }
 
     /// Elementwise product, broadcasting.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        zipElements(a, b, MulKernel.self, op: "mul").recorded("mul", [a, b]) { g, c in
+        zipElements(a, b, MulKernel.self, op: "mul").recorded("mul", a, b) { g, c in
             [c.needsGradient(0) ? g * c.input(1) : nil, c.needsGradient(1) ? g * c.input(0) : nil]
         }
     }
 
     /// Elementwise quotient, broadcasting.
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        zipElements(a, b, DivKernel.self, op: "div").recorded("div", [a, b]) { g, c in
+        zipElements(a, b, DivKernel.self, op: "div").recorded("div", a, b) { g, c in
             let a = c.input(0), b = c.input(1)
             return [c.needsGradient(0) ? g / b : nil, c.needsGradient(1) ? -g * a / (b * b) : nil]
         }
@@ -38,7 +38,7 @@ extension Tensor {
 
     /// Elementwise negation.
     public static prefix func - (x: Tensor) -> Tensor {
-        x.mapElements(NegKernel.self).recorded("neg", [x]) { g, _ in [-g] }
+        x.mapElements(NegKernel.self).recorded("neg", x) { g, _ in [-g] }
     }
 
     // Scalars on either side become rank-0 tensors of the tensor's dtype.
@@ -73,7 +73,7 @@ extension Tensor {
     /// the exponent is `a^b · log a`, defined for positive `a`.
     public func pow(_ exponent: Tensor) -> Tensor {
         let a = self, b = exponent
-        return Tensor.zipElements(a, b, PowKernel.self, op: "pow").recorded("pow", [a, b], savingOutput: true) { g, c in
+        return Tensor.zipElements(a, b, PowKernel.self, op: "pow").recorded("pow", a, b, savingOutput: true) { g, c in
             let y = c.output
             return [c.needsGradient(0) ? g * b * a.pow(b - 1) : nil,
                     c.needsGradient(1) ? g * y * a.log() : nil]
@@ -86,13 +86,13 @@ extension Tensor {
         if exponent == 1 { return self }
         let x = self
         return Tensor.zipElements(x, Tensor(exponent, dtype: dtype), PowKernel.self, op: "pow")
-            .recorded("pow", [x]) { g, _ in [g * exponent * x.pow(exponent - 1)] }
+            .recorded("pow", x) { g, _ in [g * exponent * x.pow(exponent - 1)] }
     }
 
     /// Every element squared.
     public func square() -> Tensor {
         let x = self
-        return Tensor.zipElements(x, x, MulKernel.self, op: "square").recorded("square", [x]) { g, c in
+        return Tensor.zipElements(x, x, MulKernel.self, op: "square").recorded("square", x) { g, c in
             [g * c.input(0) * 2]
         }
     }

@@ -47,7 +47,7 @@ extension Tensor {
     /// The larger of `a` and `b` elementwise (broadcasting). Where they tie, each gets half
     /// the gradient, as in PyTorch.
     public static func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
-        zipElements(a, b, MaxKernel.self, op: "maximum").recorded("maximum", [a, b]) { g, c in
+        zipElements(a, b, MaxKernel.self, op: "maximum").recorded("maximum", a, b) { g, c in
             let ad = a.detached(), bd = b.detached()
             let ties = (ad .== bd) * 0.5
             return [c.needsGradient(0) ? g * ((ad .> bd) + ties) : nil,
@@ -57,7 +57,7 @@ extension Tensor {
 
     /// The smaller of `a` and `b` elementwise (broadcasting); ties split the gradient.
     public static func minimum(_ a: Tensor, _ b: Tensor) -> Tensor {
-        zipElements(a, b, MinKernel.self, op: "minimum").recorded("minimum", [a, b]) { g, c in
+        zipElements(a, b, MinKernel.self, op: "minimum").recorded("minimum", a, b) { g, c in
             let ad = a.detached(), bd = b.detached()
             let ties = (ad .== bd) * 0.5
             return [c.needsGradient(0) ? g * ((ad .< bd) + ties) : nil,
@@ -83,7 +83,7 @@ extension Tensor {
         case .float64: select(Double.self)
         }
         let chosen = m .!= 0
-        return Tensor(storage: out, shape: shape).recorded("where", [a, b]) { g, c in
+        return Tensor(storage: out, shape: shape).recorded("where", a, b) { g, c in
             let zero = Tensor.zeros(like: g)
             return [c.needsGradient(0) ? Tensor.where(chosen, g, zero) : nil,
                     c.needsGradient(1) ? Tensor.where(chosen, zero, g) : nil]

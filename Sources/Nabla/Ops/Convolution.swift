@@ -105,13 +105,13 @@ extension Tensor {
         let out = Tensor(storage: Conv2dKernels.forward(storage, weight.storage, bias?.storage, g),
                          shape: g.outputShape)
         let x = self, hasBias = bias != nil
-        return out.recorded("conv2d", bias.map { [x, weight, $0] } ?? [x, weight]) { gy, ctx in
+        return out.recorded("conv2d", TensorList(bias.map { [x, weight, $0] } ?? [x, weight])) { gy, ctx in
             var grads: [Tensor?] = [nil, nil]
             if ctx.needsGradient(0) { grads[0] = Tensor.conv2dBackwardInput(gy, weight, g) }
             if ctx.needsGradient(1) { grads[1] = Tensor.conv2dBackwardWeight(x, gy, g) }
             // The bias is added at every position of every image.
             if hasBias { grads.append(ctx.needsGradient(2) ? gy.sum(axes: [0, 2, 3]) : nil) }
-            return grads
+            return TensorList(grads)
         }
     }
 
@@ -149,7 +149,7 @@ extension Tensor {
         checkGradOutput(gy, g, dtype: weight.dtype, op: "conv2dBackwardInput")
         let out = Tensor(storage: Conv2dKernels.backwardInput(gy.storage, weight.storage, g), shape: g.inputShape)
         // gx = Aᵀ(w)·gy is bilinear in (gy, w): ⟨gx, ggx⟩ = ⟨gy, conv2d(ggx, w)⟩.
-        return out.recorded("conv2dBackwardInput", [gy, weight]) { ggx, ctx in
+        return out.recorded("conv2dBackwardInput", gy, weight) { ggx, ctx in
             [ctx.needsGradient(0) ? ggx.conv2d(weight, stride: g.stride, padding: g.padding, dilation: g.dilation) : nil,
              ctx.needsGradient(1) ? Tensor.conv2dBackwardWeight(ggx, gy, g) : nil]
         }
@@ -159,7 +159,7 @@ extension Tensor {
         checkGradOutput(gy, g, dtype: x.dtype, op: "conv2dBackwardWeight")
         let out = Tensor(storage: Conv2dKernels.backwardWeight(x.storage, gy.storage, g), shape: g.weightShape)
         // ⟨gw, ggw⟩ = ⟨gy, conv2d(x, ggw)⟩, bilinear in (x, gy).
-        return out.recorded("conv2dBackwardWeight", [x, gy]) { ggw, ctx in
+        return out.recorded("conv2dBackwardWeight", x, gy) { ggw, ctx in
             [ctx.needsGradient(0) ? Tensor.conv2dBackwardInput(gy, ggw, g) : nil,
              ctx.needsGradient(1) ? x.conv2d(ggw, stride: g.stride, padding: g.padding, dilation: g.dilation) : nil]
         }

@@ -18,7 +18,7 @@ extension Tensor {
         Tensor.checkBinaryMask(constantMask)
         let scaled = withoutGradients { constantMask * (1 / keepProbability) }
         let out = Tensor.zipElements(self, scaled, MulKernel.self, op: "dropout")
-        return out.recorded("dropout", [self]) { g, _ in
+        return out.recorded("dropout", self) { g, _ in
             [g.dropout(mask: constantMask, keepProbability: keepProbability)]
         }
     }

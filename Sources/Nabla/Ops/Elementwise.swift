@@ -126,6 +126,14 @@ extension Tensor {
         }
     }
 
+    /// Whether broadcasting `big` with `small` gives `big` itself.
+    static func isBroadcast(_ big: [Int], of small: [Int]) -> Bool {
+        guard big.count >= small.count else { return false }
+        let lead = big.count - small.count
+        for i in small.indices where small[i] != 1 && small[i] != big[lead + i] { return false }
+        return true
+    }
+
     /// When `small` (leading 1s aside) equals the trailing dimensions of `shape`, the number
     /// of elements after which it repeats; nil otherwise.
     static func tailRepeat(_ small: [Int], of shape: [Int]) -> Int? {
@@ -168,6 +176,10 @@ extension Tensor {
 
     /// The shape two shapes broadcast to under NumPy's rules, or a stop naming the op.
     public static func broadcastShape(_ a: [Int], _ b: [Int], op: String = "broadcast") -> [Int] {
+        // Usually the result is one of the two shapes (a bias row against a batch): return
+        // that array rather than build an equal one.
+        if isBroadcast(a, of: b) { return a }
+        if isBroadcast(b, of: a) { return b }
         let n = Swift.max(a.count, b.count)
         var out = [Int](repeating: 1, count: n)
         for i in 0..<n {

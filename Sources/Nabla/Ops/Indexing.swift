@@ -89,7 +89,7 @@ extension Tensor {
         case .float64: run(Double.self)
         }
         let inputShape = shape, constant = indices.detached()
-        return Tensor(storage: out, shape: indices.shape).recorded("gather", [self]) { g, _ in
+        return Tensor(storage: out, shape: indices.shape).recorded("gather", self) { g, _ in
             [Tensor.zeros(inputShape, dtype: g.dtype).scatterAdding(g, indices: constant, axis: a)]
         }
     }
@@ -123,7 +123,7 @@ extension Tensor {
         case .float64: run(Double.self)
         }
         let constant = indices.detached()
-        return Tensor(storage: out, shape: shape).recorded("scatterAdd", [self, source]) { g, c in
+        return Tensor(storage: out, shape: shape).recorded("scatterAdd", self, source) { g, c in
             [c.needsGradient(0) ? g : nil, c.needsGradient(1) ? g.gathered(indices: constant, axis: a) : nil]
         }
     }
@@ -163,7 +163,7 @@ extension Tensor {
         case .float64: run(Double.self)
         }
         let inputShape = shape
-        return Tensor(storage: out, shape: outShape).recorded("indexSelect", [self]) { g, _ in
+        return Tensor(storage: out, shape: outShape).recorded("indexSelect", self) { g, _ in
             [Tensor.zeros(inputShape, dtype: g.dtype).indexAdding(g, indices: indices, axis: a)]
         }
     }
@@ -209,7 +209,7 @@ extension Tensor {
         case .float32: run(Float.self)
         case .float64: run(Double.self)
         }
-        return Tensor(storage: out, shape: shape).recorded("indexAdd", [self, source]) { g, c in
+        return Tensor(storage: out, shape: shape).recorded("indexAdd", self, source) { g, c in
             [c.needsGradient(0) ? g : nil, c.needsGradient(1) ? g.indexSelect(indices: indices, axis: a) : nil]
         }
     }

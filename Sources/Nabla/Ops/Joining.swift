@@ -34,10 +34,10 @@ extension Tensor {
             offset += t.shape[a]
         }
         let sizes = tensors.map { $0.shape[a] }
-        return Tensor(storage: out, shape: outShape).recorded("concat", tensors) { g, c in
-            (0..<sizes.count).map { i in
+        return Tensor(storage: out, shape: outShape).recorded("concat", TensorList(tensors)) { g, c in
+            TensorList((0..<sizes.count).map { i in
                 c.needsGradient(i) ? g.slice(axis: a, start: offsets[i], end: offsets[i] + sizes[i]) : nil
-            }
+            })
         }
     }
 

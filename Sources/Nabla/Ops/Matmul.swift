@@ -63,7 +63,7 @@ extension Tensor {
         } else if k == 0 || m * n == 0 {
             memsetZero(out)
         }
-        return Tensor(storage: out, shape: outShape).recorded("matmul", [a, b]) { g, c in
+        return Tensor(storage: out, shape: outShape).recorded("matmul", a, b) { g, c in
             var ga: Tensor? = nil, gb: Tensor? = nil
             if c.needsGradient(0) {
                 ga = transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)

@@ -58,7 +58,7 @@ extension Tensor {
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
         let hasWeight = weight != nil, hasBias = bias != nil
-        let output = Tensor(storage: out, shape: shape).recorded("batchNorm", inputs) { g, ctx in
+        let output = Tensor(storage: out, shape: shape).recorded("batchNorm", TensorList(inputs)) { g, ctx in
             let x = ctx.input(0), w: Tensor? = hasWeight ? ctx.input(1) : nil
             let grads = isGradientRecordingEnabled
                 ? batchNormBackwardComposed(g, x, w, epsilon: epsilon)
@@ -66,7 +66,7 @@ extension Tensor {
             var result: [Tensor?] = [grads.input]
             if hasWeight { result.append(grads.weight) }
             if hasBias { result.append(grads.bias) }
-            return result
+            return TensorList(result)
         }
         return (output, meanT, varT)
     }

@@ -95,7 +95,7 @@ extension Tensor {
             case .float64: PoolKernels.maxForward(x.pointer(as: Double.self), out.pointer(as: Double.self), indices.base, g, start, end)
             }
         }
-        return Tensor(storage: out, shape: g.outputShape).recorded("maxPool2d", [self]) { gy, _ in
+        return Tensor(storage: out, shape: g.outputShape).recorded("maxPool2d", self) { gy, _ in
             [Tensor.maxPool2dBackward(gy, indices, g)]
         }
     }
@@ -138,7 +138,7 @@ extension Tensor {
             case .float64: PoolKernels.avgForward(xs.pointer(as: Double.self), out.pointer(as: Double.self), g, start, end)
             }
         }
-        return Tensor(storage: out, shape: g.outputShape).recorded("avgPool2d", [x]) { gy, _ in
+        return Tensor(storage: out, shape: g.outputShape).recorded("avgPool2d", x) { gy, _ in
             [Tensor.avgPool2dBackward(gy, g)]
         }
     }
@@ -157,7 +157,7 @@ extension Tensor {
             case .float64: PoolKernels.avgBackward(gs.pointer(as: Double.self), out.pointer(as: Double.self), g, start, end)
             }
         }
-        return Tensor(storage: out, shape: g.inputShape).recorded("avgPool2dBackward", [gy]) { ggx, _ in
+        return Tensor(storage: out, shape: g.inputShape).recorded("avgPool2dBackward", gy) { ggx, _ in
             [Tensor.avgPool2d(ggx, g)]
         }
     }
@@ -176,7 +176,7 @@ extension Tensor {
             case .float64: PoolKernels.scatter(gs.pointer(as: Double.self), out.pointer(as: Double.self), indices.base, g, start, end)
             }
         }
-        return Tensor(storage: out, shape: g.inputShape).recorded("maxPool2dBackward", [gy]) { ggx, _ in
+        return Tensor(storage: out, shape: g.inputShape).recorded("maxPool2dBackward", gy) { ggx, _ in
             [Tensor.maxPool2dGather(ggx, indices, g)]
         }
     }
@@ -195,7 +195,7 @@ extension Tensor {
             case .float64: PoolKernels.gather(xs.pointer(as: Double.self), out.pointer(as: Double.self), indices.base, g, start, end)
             }
         }
-        return Tensor(storage: out, shape: g.outputShape).recorded("maxPool2dGather", [x]) { gy, _ in
+        return Tensor(storage: out, shape: g.outputShape).recorded("maxPool2dGather", x) { gy, _ in
             [Tensor.maxPool2dBackward(gy, indices, g)]
         }
     }

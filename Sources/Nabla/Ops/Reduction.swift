@@ -33,31 +33,47 @@ extension Tensor {
     }
 
     /// Reduces `axes` with `K` (no graph); the result keeps reduced dimensions as size 1.
-    func reduceRaw<K: ReduceKernel>(_ axes: [Int], _: K.Type, op: String) -> Tensor {
-        var current = self.detached()
-        // Runs of adjacent axes collapse into one [outer, r, inner] pass each.
-        var runs: [(Int, Int)] = []
-        for a in axes {
-            if let last = runs.last, last.1 == a - 1 { runs[runs.count - 1].1 = a } else { runs.append((a, a)) }
-        }
-        for (first, last) in runs.reversed() {
+    func reduceRaw<K: ReduceKernel>(_ axes: [Int], _ k: K.Type, op: String) -> Tensor {
+        Tensor(storage: reducedStorage(axes, k, op: op), shape: reducedShape(axes, keepDims: true))
+    }
+
+    /// The elements of `reduceRaw`: `axes` (sorted, distinct; nil for all) reduced with `K`,
+    /// the remaining dimensions in order. Each run of adjacent axes is one [outer, r, inner]
+    /// pass, the last run first; the usual single run reads this tensor directly and
+    /// allocates nothing but the result.
+    func reducedStorage<K: ReduceKernel>(_ axes: [Int]?, _: K.Type, op: String) -> TensorStorage {
+        var source = storage
+        var end = axes?.count ?? 1
+        while end > 0 {
+            // The run axes[start...end-1] (all dimensions when `axes` is nil).
+            var start = end - 1
+            let first: Int, last: Int
+            if let axes {
+                while start > 0 && axes[start - 1] == axes[start] - 1 { start -= 1 }
+                first = axes[start]
+                last = axes[end - 1]
+            } else {
+                first = 0
+                last = rank - 1
+            }
+            // Dimensions after the run that an earlier pass reduced have size 1 by now.
             var outer = 1, r = 1, inner = 1
-            for (d, size) in current.shape.enumerated() {
-                if d < first { outer *= size } else if d <= last { r *= size } else { inner *= size }
+            for (d, size) in shape.enumerated() {
+                if d < first { outer *= size } else if d <= last { r *= size }
+                else if !(axes?[end...].contains(d) ?? false) { inner *= size }
             }
             if r == 0 && K.self != SumReduce.self {
                 opFailure(op, "cannot reduce over an empty dimension of shape \(describe(shape))")
             }
             let out = TensorStorage.make(count: outer * inner, dtype: dtype)
             switch dtype {
-            case .float32: Tensor.reduceLoop(K.self, current.storage.pointer(as: Float.self), out.pointer(as: Float.self), outer, r, inner)
-            case .float64: Tensor.reduceLoop(K.self, current.storage.pointer(as: Double.self), out.pointer(as: Double.self), outer, r, inner)
+            case .float32: Tensor.reduceLoop(K.self, source.pointer(as: Float.self), out.pointer(as: Float.self), outer, r, inner)
+            case .float64: Tensor.reduceLoop(K.self, source.pointer(as: Double.self), out.pointer(as: Double.self), outer, r, inner)
             }
-            var s = current.shape
-            for a in first...last { s[a] = 1 }
-            current = Tensor(storage: out, shape: s)
+            source = out
+            end = start
         }
-        return current
+        return source
     }
 
     private static func reduceLoop<K: ReduceKernel, T: TensorScalar>(
@@ -112,11 +128,17 @@ extension Tensor {
 
     /// The sum over `axes` (all axes when nil).
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
+        if axes?.isEmpty ?? true {
+            // All axes (a loss): one pass, and a backward that needs only the input's shape.
+            let total = Tensor(storage: reducedStorage(nil, SumReduce.self, op: "sum"),
+                               shape: keepDims ? [Int](repeating: 1, count: rank) : [])
+            return total.recorded("sum", self) { g, c in [g.broadcast(to: c.input(0).shape)] }
+        }
         let ax = reductionAxes(axes, op: "sum")
         let keptShape = reducedShape(ax, keepDims: true)
         let outShape = keepDims ? keptShape : reducedShape(ax, keepDims: false)
-        let total = Tensor(storage: reduceRaw(ax, SumReduce.self, op: "sum").storage, shape: outShape)
-        return total.recorded("sum", [self]) { g, c in
+        let total = Tensor(storage: reducedStorage(ax, SumReduce.self, op: "sum"), shape: outShape)
+        return total.recorded("sum", self) { g, c in
             [g.reshaped(keptShape).broadcast(to: c.input(0).shape)]
         }
     }
@@ -152,7 +174,7 @@ extension Tensor {
         let ax = reductionAxes(axes, op: op)
         let kept = reduceRaw(ax, k, op: op)
         let x = self
-        return kept.reshaped(reducedShape(ax, keepDims: keepDims)).recorded(op, [x]) { g, _ in
+        return kept.reshaped(reducedShape(ax, keepDims: keepDims)).recorded(op, x) { g, _ in
             let mask = x.detached() .== kept
             let ties = mask.sum(axes: ax, keepDims: true)
             return [g.reshaped(kept.shape) * mask / ties]

@@ -21,7 +21,7 @@ extension Tensor {
         }
         if resolved == shape { return self }
         let inputShape = shape
-        return Tensor(storage: storage, shape: resolved).recorded("reshape", [self]) { g, _ in
+        return Tensor(storage: storage, shape: resolved).recorded("reshape", self) { g, _ in
             [g.reshaped(inputShape)]
         }
     }
@@ -92,7 +92,7 @@ extension Tensor {
             }
         }
         let inputShape = shape
-        return Tensor(storage: out, shape: newShape).recorded("broadcast", [self]) { g, _ in [g.sumToShape(inputShape)] }
+        return Tensor(storage: out, shape: newShape).recorded("broadcast", self) { g, _ in [g.sumToShape(inputShape)] }
     }
 
     /// Sums over the dimensions that broadcasting to this tensor's shape would have added or
@@ -113,7 +113,8 @@ extension Tensor {
             }
             axes.append(lead + i)
         }
-        return sum(axes: axes, keepDims: true).reshaped(target)
+        let total = Tensor(storage: reducedStorage(axes, SumReduce.self, op: "sumToShape"), shape: target)
+        return total.recorded("sumToShape", self) { g, c in [g.broadcast(to: c.input(0).shape)] }
     }
 
     /// The dimensions reordered: result dimension i is input dimension `order[i]`.
@@ -131,7 +132,7 @@ extension Tensor {
         }
         var inverse = [Int](repeating: 0, count: rank)
         for (i, p) in perm.enumerated() { inverse[p] = i }
-        return Tensor(storage: out, shape: outShape).recorded("permute", [self]) { g, _ in [g.permuted(inverse)] }
+        return Tensor(storage: out, shape: outShape).recorded("permute", self) { g, _ in [g.permuted(inverse)] }
     }
 
     /// Permutation with the order written inline: `x.permuted(0, 2, 1)`.

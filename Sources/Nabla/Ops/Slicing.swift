@@ -72,7 +72,7 @@ extension Tensor {
                           starts: [Int](repeating: 0, count: rank), steps: [Int](repeating: 1, count: rank),
                           region: outShape)
         let inputShape = shape
-        return Tensor(storage: out, shape: outShape).recorded("slice", [self]) { g, _ in
+        return Tensor(storage: out, shape: outShape).recorded("slice", self) { g, _ in
             [g.placed(into: inputShape, starts: starts, steps: steps)]
         }
     }
@@ -104,7 +104,7 @@ extension Tensor {
         Tensor.copyRegion(from: self, starts: [Int](repeating: 0, count: rank), steps: [Int](repeating: 1, count: rank),
                           into: out, shape: outShape, starts: starts, steps: steps, region: shape)
         let regionShape = shape
-        return Tensor(storage: out, shape: outShape).recorded(op, [self]) { g, _ in
+        return Tensor(storage: out, shape: outShape).recorded(op, self) { g, _ in
             [g.stridedSlice(starts: starts, steps: steps, shape: regionShape)]
         }
     }

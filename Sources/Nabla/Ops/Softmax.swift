@@ -6,7 +6,7 @@ extension Tensor {
         let shifted = detached() - reduceRaw([a], MaxReduce.self, op: "softmax")
         let e = shifted.exp()
         let y = e / e.sum(axes: [a], keepDims: true)
-        return y.detached().recorded("softmax", [self], savingOutput: true) { g, c in
+        return y.detached().recorded("softmax", self, savingOutput: true) { g, c in
             let y = c.output
             return [y * (g - (g * y).sum(axes: [a], keepDims: true))]
         }
@@ -22,7 +22,7 @@ extension Tensor {
         let shift = reduceRaw([a], MaxReduce.self, op: "logSoftmax")
         let shifted = detached() - shift
         let y = shifted - shifted.exp().sum(axes: [a], keepDims: true).log()
-        return y.recorded("logSoftmax", [self], savingOutput: true) { g, c in
+        return y.recorded("logSoftmax", self, savingOutput: true) { g, c in
             let y = c.output
             return [g - y.exp() * g.sum(axes: [a], keepDims: true)]
         }

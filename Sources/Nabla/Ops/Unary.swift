@@ -53,22 +53,22 @@ enum GeluKernel: UnaryKernel {
 extension Tensor {
     /// e^x elementwise.
     public func exp() -> Tensor {
-        mapElements(ExpKernel.self).recorded("exp", [self], savingOutput: true) { g, c in [g * c.output] }
+        mapElements(ExpKernel.self).recorded("exp", self, savingOutput: true) { g, c in [g * c.output] }
     }
 
     /// Natural logarithm elementwise.
     public func log() -> Tensor {
-        mapElements(LogKernel.self).recorded("log", [self]) { g, c in [g / c.input(0)] }
+        mapElements(LogKernel.self).recorded("log", self) { g, c in [g / c.input(0)] }
     }
 
     /// Square root elementwise.
     public func sqrt() -> Tensor {
-        mapElements(SqrtKernel.self).recorded("sqrt", [self], savingOutput: true) { g, c in [g / (c.output * 2)] }
+        mapElements(SqrtKernel.self).recorded("sqrt", self, savingOutput: true) { g, c in [g / (c.output * 2)] }
     }
 
     /// Absolute value elementwise (gradient 0 at 0, as PyTorch).
     public func abs() -> Tensor {
-        mapElements(AbsKernel.self).recorded("abs", [self]) { g, c in [g * c.input(0).sign()] }
+        mapElements(AbsKernel.self).recorded("abs", self) { g, c in [g * c.input(0).sign()] }
     }
 
     /// −1, 0 or 1 by the sign of each element (no gradient).
@@ -76,21 +76,21 @@ extension Tensor {
 
     /// The logistic function 1 / (1 + e^−x), computed without overflow for any x.
     public func sigmoid() -> Tensor {
-        mapElements(SigmoidKernel.self).recorded("sigmoid", [self], savingOutput: true) { g, c in
+        mapElements(SigmoidKernel.self).recorded("sigmoid", self, savingOutput: true) { g, c in
             [Tensor.sigmoidBackward(g, c.output)]
         }
     }
 
     /// Hyperbolic tangent elementwise.
     public func tanh() -> Tensor {
-        mapElements(TanhKernel.self).recorded("tanh", [self], savingOutput: true) { g, c in
+        mapElements(TanhKernel.self).recorded("tanh", self, savingOutput: true) { g, c in
             [Tensor.tanhBackward(g, c.output)]
         }
     }
 
     /// max(x, 0) elementwise (gradient 0 at 0, as PyTorch).
     public func relu() -> Tensor {
-        mapElements(ReluKernel.self).recorded("relu", [self]) { g, c in
+        mapElements(ReluKernel.self).recorded("relu", self) { g, c in
             [Tensor.reluBackward(g, c.input(0))]
         }
     }
@@ -100,7 +100,7 @@ extension Tensor {
         let x = self
         let mask = x.mapElements(PositiveMaskKernel.self)
         let slope = mask * (1 - negativeSlope) + negativeSlope
-        return (x.detached() * slope).recorded("leakyRelu", [x]) { g, _ in [g * slope] }
+        return (x.detached() * slope).recorded("leakyRelu", x) { g, _ in [g * slope] }
     }
 
     /// x for x > 0, α(e^x − 1) otherwise.
@@ -109,7 +109,7 @@ extension Tensor {
         let mask = x.mapElements(PositiveMaskKernel.self)
         let negative = (x.detached().clamp(max: 0).exp() - 1) * alpha
         let out = x.detached() * mask + negative * (1 - mask)
-        return out.recorded("elu", [x]) { g, _ in
+        return out.recorded("elu", x) { g, _ in
             [g * (mask + (1 - mask) * x.clamp(max: 0).exp() * alpha)]
         }
     }
@@ -117,13 +117,13 @@ extension Tensor {
     /// log(1 + e^x), computed stably for any x. Its derivative is the sigmoid.
     public func softplus() -> Tensor {
         let x = self
-        return mapElements(SoftplusKernel.self).recorded("softplus", [x]) { g, _ in [g * x.sigmoid()] }
+        return mapElements(SoftplusKernel.self).recorded("softplus", x) { g, _ in [g * x.sigmoid()] }
     }
 
     /// The error function elementwise.
     public func erf() -> Tensor {
         let x = self
-        return mapElements(ErfKernel.self).recorded("erf", [x]) { g, _ in
+        return mapElements(ErfKernel.self).recorded("erf", x) { g, _ in
             [g * (-(x * x)).exp() * 1.1283791670955126]   // 2/√π
         }
     }
@@ -131,7 +131,7 @@ extension Tensor {
     /// GELU, x·Φ(x) with Φ the standard normal CDF (the exact form, as PyTorch's default).
     public func gelu() -> Tensor {
         let x = self
-        return mapElements(GeluKernel.self).recorded("gelu", [x]) { g, _ in
+        return mapElements(GeluKernel.self).recorded("gelu", x) { g, _ in
             let cdf = ((x * 0.7071067811865476).erf() + 1) * 0.5
             let pdf = (x * x * -0.5).exp() * 0.3989422804014327   // 1/√(2π)
             return [g * (cdf + x * pdf)]
@@ -156,7 +156,7 @@ extension Tensor {
             out = Tensor.zipElements(out, u, MinKernel.self, op: "clamp")
             inside = inside * Tensor.zipElements(x.detached(), u, LessEqualKernel.self, op: "clamp")
         }
-        return out.recorded("clamp", [x]) { g, _ in [g * inside] }
+        return out.recorded("clamp", x) { g, _ in [g * inside] }
     }
 }
 
@@ -177,7 +177,7 @@ extension Tensor {
     /// g·y·(1 − y): the sigmoid's vector–Jacobian product given its output y.
     static func sigmoidBackward(_ g: Tensor, _ y: Tensor) -> Tensor {
         zipElements(g, y, SigmoidBackwardKernel.self, op: "sigmoidBackward")
-            .recorded("sigmoidBackward", [g, y]) { gg, c in
+            .recorded("sigmoidBackward", g, y) { gg, c in
                 let g = c.input(0), y = c.input(1)
                 return [c.needsGradient(0) ? sigmoidBackward(gg, y) : nil,
                         c.needsGradient(1) ? gg * g * (1 - 2 * y) : nil]
@@ -187,7 +187,7 @@ extension Tensor {
     /// g·(1 − y²): tanh's vector–Jacobian product given its output y.
     static func tanhBackward(_ g: Tensor, _ y: Tensor) -> Tensor {
         zipElements(g, y, TanhBackwardKernel.self, op: "tanhBackward")
-            .recorded("tanhBackward", [g, y]) { gg, c in
+            .recorded("tanhBackward", g, y) { gg, c in
                 let g = c.input(0), y = c.input(1)
                 return [c.needsGradient(0) ? tanhBackward(gg, y) : nil,
                         c.needsGradient(1) ? gg * g * y * -2 : nil]
@@ -197,6 +197,6 @@ extension Tensor {
     /// g where x > 0, else 0: relu's vector–Jacobian product (linear in g; x is a constant).
     static func reluBackward(_ g: Tensor, _ x: Tensor) -> Tensor {
         zipElements(g, x, ReluBackwardKernel.self, op: "reluBackward")
-            .recorded("reluBackward", [g]) { gg, c in [reluBackward(gg, x)] }
+            .recorded("reluBackward", g) { gg, c in [reluBackward(gg, x)] }
     }
 }

@@ -278,6 +278,6 @@ extension Tensor {
         default: break
         }
         let source = self.dtype
-        return Tensor(storage: out, shape: shape).recorded("cast", [self]) { g, _ in [g.cast(to: source)] }
+        return Tensor(storage: out, shape: shape).recorded("cast", self) { g, _ in [g.cast(to: source)] }
     }
 }

@@ -1,0 +1,75 @@
+/// A short list of optional tensors that holds up to two inline: an op's inputs, or the
+/// gradients its backward returns (nil for an input that needs none). Nearly every op has
+/// one or two inputs, and an `Array` for them would be a heap allocation per op recorded
+/// and per backward step, a large part of the cost of small ops. Longer lists (concat,
+/// conv with bias) keep their elements past the second in an array. Not generic, so that
+/// copies are plain retains rather than calls through type metadata.
+///
+/// Written as an array literal (`[g, g]`); the literal's temporary array does not escape
+/// the inlined initializer, so the optimizer keeps it on the stack.
+struct TensorList: RandomAccessCollection, ExpressibleByArrayLiteral {
+    // Read directly by `Node` (a field at a time, which copies one tensor rather than the
+    // whole list).
+    private(set) var first: Tensor?
+    private(set) var second: Tensor?
+    private(set) var rest: [Tensor?]
+    let count: Int
+
+    @inline(__always)
+    init(arrayLiteral elements: Tensor?...) { self.init(elements) }
+
+    @inline(__always)
+    init(_ elements: [Tensor?]) {
+        count = elements.count
+        first = count > 0 ? elements[0] : nil
+        second = count > 1 ? elements[1] : nil
+        rest = count > 2 ? Array(elements[2...]) : []
+    }
+
+    /// The list `[a]`, or `[a, b]` when `b` is given.
+    @inline(__always)
+    init(_ a: consuming Tensor, _ b: consuming Tensor?) {
+        count = b == nil ? 1 : 2
+        first = a
+        second = b
+        rest = []
+    }
+
+    @inline(__always)
+    init(_ elements: [Tensor]) { self.init(elements.map { Optional($0) }) }
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { count }
+
+    @inline(__always)
+    subscript(i: Int) -> Tensor? {
+        precondition(i >= 0 && i < count, "TensorList: index \(i) out of range 0..<\(count)")
+        switch i {
+        case 0: return first
+        case 1: return second
+        default: return rest[i - 2]
+        }
+    }
+
+    /// Moves element `i` out, leaving nil (no retain of the tensor's references).
+    @inline(__always)
+    mutating func take(_ i: Int) -> Tensor? {
+        precondition(i >= 0 && i < count, "TensorList: index \(i) out of range 0..<\(count)")
+        switch i {
+        case 0: return first.take()
+        case 1: return second.take()
+        default: return rest[i - 2].take()
+        }
+    }
+
+    /// Whether any element has a graph node.
+    var anyRequiresGradient: Bool {
+        first?.node != nil || second?.node != nil || rest.contains { $0?.node != nil }
+    }
+
+    /// The graph nodes of the elements that have one.
+    var nodes: [Node] { compactMap { $0?.node } }
+
+    /// The elements' shapes, for messages (`-` for a missing element).
+    var shapeDescriptions: String { map { $0.map { describe($0.shape) } ?? "-" }.joined(separator: ", ") }
+}
