@@ -87,7 +87,7 @@ final class Node {
     }
 
     /// The op's inputs, as a list (for messages; the engine reads them one at a time).
-    var inputs: TensorList { TensorList(Array([input0, input1].prefix(Swift.min(inputCount, 2))) + moreInputs) }
+    var inputs: TensorList { TensorList((0..<inputCount).map { Optional(input($0)) }) }
 
     /// Input `i`.
     @inline(__always)
@@ -111,6 +111,12 @@ final class Node {
         }
     }
 
+    /// Lets go of the inputs after appending their graph nodes to `stack`.
+    private func dropInputs(movingNodesTo stack: inout [Node]) {
+        for i in 0..<inputCount { if let n = inputNode(i) { stack.append(n) } }
+        dropInputs()
+    }
+
     /// Lets go of the inputs (and through them, perhaps, of the graph before this node).
     private func dropInputs() {
         input0 = nil
@@ -124,13 +130,12 @@ final class Node {
     deinit {
         Node.live.subtract(1, ordering: .relaxed)
         guard inputCount > 0 else { return }
-        var stack = inputs.nodes
-        dropInputs()
+        var stack: [Node] = []
+        dropInputs(movingNodesTo: &stack)
         backward = nil
         while var n = stack.popLast() {
             if isKnownUniquelyReferenced(&n) {
-                stack.append(contentsOf: n.inputs.nodes)
-                n.dropInputs()
+                n.dropInputs(movingNodesTo: &stack)
                 n.backward = nil
             }
         }

@@ -8,11 +8,9 @@
 /// Written as an array literal (`[g, g]`); the literal's temporary array does not escape
 /// the inlined initializer, so the optimizer keeps it on the stack.
 struct TensorList: RandomAccessCollection, ExpressibleByArrayLiteral {
-    // Read directly by `Node` (a field at a time, which copies one tensor rather than the
-    // whole list).
-    private(set) var first: Tensor?
-    private(set) var second: Tensor?
-    private(set) var rest: [Tensor?]
+    private var first: Tensor?
+    private var second: Tensor?
+    private var rest: [Tensor?]
     let count: Int
 
     @inline(__always)
@@ -66,9 +64,6 @@ struct TensorList: RandomAccessCollection, ExpressibleByArrayLiteral {
     var anyRequiresGradient: Bool {
         first?.node != nil || second?.node != nil || rest.contains { $0?.node != nil }
     }
-
-    /// The graph nodes of the elements that have one.
-    var nodes: [Node] { compactMap { $0?.node } }
 
     /// The elements' shapes, for messages (`-` for a missing element).
     var shapeDescriptions: String { map { $0.map { describe($0.shape) } ?? "-" }.joined(separator: ", ") }
