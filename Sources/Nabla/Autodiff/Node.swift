@@ -100,7 +100,8 @@ final class Node {
         }
     }
 
-    /// The graph node of input `i`; nil when that input does not require gradients.
+    /// The graph node of input `i`; nil when that input does not require gradients. (Not
+    /// `input(i).node`: that copies the whole tensor, three retains, to read one field.)
     @inline(__always)
     func inputNode(_ i: Int) -> Node? {
         precondition(i >= 0 && i < inputCount, "\(op): input \(i) out of range 0..<\(inputCount)")

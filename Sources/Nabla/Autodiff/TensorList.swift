@@ -24,15 +24,6 @@ struct TensorList: RandomAccessCollection, ExpressibleByArrayLiteral {
         rest = count > 2 ? Array(elements[2...]) : []
     }
 
-    /// The list `[a]`, or `[a, b]` when `b` is given.
-    @inline(__always)
-    init(_ a: consuming Tensor, _ b: consuming Tensor?) {
-        count = b == nil ? 1 : 2
-        first = a
-        second = b
-        rest = []
-    }
-
     @inline(__always)
     init(_ elements: [Tensor]) { self.init(elements.map { Optional($0) }) }
 
