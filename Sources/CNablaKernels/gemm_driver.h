@@ -34,6 +34,16 @@ static void FN(pack_a)(int tA, const T *A, long lda, long i0, long mc, long k0, 
                 for (; i < rows; i++) ap[k * mr + i] = src[i];
                 for (; i < mr; i++) ap[k * mr + i] = 0;
             }
+        } else if (rows == 6 && mr == 6) {
+            // A full panel of the 6-row kernels (AVX2, AVX-512): six row streams read in
+            // step, so the panel is written in order rather than with a stride of mr.
+            const T *r0 = A + (i0 + p) * lda + k0, *r1 = r0 + lda, *r2 = r1 + lda,
+                    *r3 = r2 + lda, *r4 = r3 + lda, *r5 = r4 + lda;
+            for (long k = 0; k < kc; k++) {
+                T *d = ap + k * 6;
+                d[0] = r0[k]; d[1] = r1[k]; d[2] = r2[k];
+                d[3] = r3[k]; d[4] = r4[k]; d[5] = r5[k];
+            }
         } else {   // op(A)(i,k) = A[i*lda + k]: walk each row contiguously
             for (long i = 0; i < rows; i++) {
                 const T *src = A + (i0 + p + i) * lda + k0;
@@ -56,7 +66,13 @@ static void FN(pack_b)(const IMPL *im, int tB, const T *B, long ldb, long k0, lo
             im->pack_bt(B + (j0 + q) * ldb + k0, ldb, kc, cols, bp);
         } else if (!tB) {  // op(B)(k,j) = B[k*ldb + j]: nr contiguous values per k
             const T *src = B + k0 * ldb + j0 + q;
-            if (cols == nr) {
+            // Full panels copy nr values per k; a constant size lets the copy be inlined
+            // (a memcpy call per 64-byte row cost about as much as the copy itself).
+            if (cols == nr && nr * sizeof(T) == 64) {
+                for (long k = 0; k < kc; k++, src += ldb) memcpy(bp + k * nr, src, 64);
+            } else if (cols == nr && nr * sizeof(T) == 128) {
+                for (long k = 0; k < kc; k++, src += ldb) memcpy(bp + k * nr, src, 128);
+            } else if (cols == nr) {
                 for (long k = 0; k < kc; k++, src += ldb) memcpy(bp + k * nr, src, nr * sizeof(T));
             } else {
                 for (long k = 0; k < kc; k++, src += ldb) {
@@ -125,35 +141,101 @@ static void FN(gemm_unpacked)(const FN(gemm_job) *g) {
     }
 }
 
-static void FN(gemm_packed)(const FN(gemm_job) *g) {
+// Rows [r0, r0+m) of C, columns [jc, jc+nc), accumulate op(A)(rows, pc..pc+kc) times a
+// packed block of B (kc x nc, at bp): A is packed MC rows at a time into this thread's
+// buffer, and each register tile runs the packed micro-kernel.
+static void FN(packed_rows)(const FN(gemm_job) *g, const T *bp, long jc, long nc, long pc,
+                            long kc, long r0, long m) {
     const IMPL *im = g->impl;
     const int mr = im->mr, nr = im->nr;
-    const long M = g->M, N = g->N, K = g->K;
-    const long KC = GEMM_KC, MC = GEMM_MC, NC = GEMM_NC;
-    long kcmax = K < KC ? K : KC;
-    long mcmax = M < MC ? ((M + mr - 1) / mr) * mr : MC;
-    long ncmax = N < NC ? ((N + nr - 1) / nr) * nr : NC;
-    T *ap = FN(buffer)(&FN(tls_apack), &FN(tls_acap), (size_t)mcmax * kcmax);
-    T *bp = FN(buffer)(&FN(tls_bpack), &FN(tls_bcap), (size_t)ncmax * kcmax);
-    if (!ap || !bp) return;
-    for (long jc = 0; jc < N; jc += NC) {
-        long nc = N - jc < NC ? N - jc : NC;
-        for (long pc = 0; pc < K; pc += KC) {
-            long kc = K - pc < KC ? K - pc : KC;
-            T beta = pc == 0 ? g->beta : (T)1;
-            FN(pack_b)(im, g->tB, g->B, g->ldb, pc, kc, jc, nc, bp);
-            for (long ic = 0; ic < M; ic += MC) {
-                long mc = M - ic < MC ? M - ic : MC;
-                FN(pack_a)(g->tA, g->A, g->lda, ic, mc, pc, kc, mr, ap);
-                for (long jr = 0; jr < nc; jr += nr) {
-                    long nrr = nc - jr < nr ? nc - jr : nr;
-                    for (long ir = 0; ir < mc; ir += mr) {
-                        long mrr = mc - ir < mr ? mc - ir : mr;
-                        im->packed(kc, ap + ir * kc, 1, mr, bp + jr * kc, nr, g->alpha, beta,
-                                   g->C + (ic + ir) * g->ldc + jc + jr, g->ldc, mrr, nrr);
-                    }
-                }
+    const long MC = GEMM_MC;
+    long mcmax = m < MC ? ((m + mr - 1) / mr) * mr : MC;
+    T *ap = FN(buffer)(&FN(tls_apack), &FN(tls_acap), (size_t)mcmax * kc);
+    if (!ap) return;
+    T beta = pc == 0 ? g->beta : (T)1;
+    for (long ic = r0; ic < r0 + m; ic += MC) {
+        long mc = r0 + m - ic < MC ? r0 + m - ic : MC;
+        FN(pack_a)(g->tA, g->A, g->lda, ic, mc, pc, kc, mr, ap);
+        for (long jr = 0; jr < nc; jr += nr) {
+            long nrr = nc - jr < nr ? nc - jr : nr;
+            for (long ir = 0; ir < mc; ir += mr) {
+                long mrr = mc - ir < mr ? mc - ir : mr;
+                im->packed(kc, ap + ir * kc, 1, mr, bp + jr * kc, nr, g->alpha, beta,
+                           g->C + (ic + ir) * g->ldc + jc + jr, g->ldc, mrr, nrr);
             }
+        }
+    }
+}
+
+// The packed B block of a GEMM for its steps (jc, pc).
+static T *FN(packed_b_buffer)(const FN(gemm_job) *g) {
+    const int nr = g->impl->nr;
+    long kcmax = g->K < GEMM_KC ? g->K : GEMM_KC;
+    long ncmax = g->N < GEMM_NC ? ((g->N + nr - 1) / nr) * nr : GEMM_NC;
+    return FN(buffer)(&FN(tls_bpack), &FN(tls_bcap), (size_t)ncmax * kcmax);
+}
+
+static void FN(gemm_packed)(const FN(gemm_job) *g) {
+    T *bp = FN(packed_b_buffer)(g);
+    if (!bp) return;
+    for (long jc = 0; jc < g->N; jc += GEMM_NC) {
+        long nc = g->N - jc < GEMM_NC ? g->N - jc : GEMM_NC;
+        for (long pc = 0; pc < g->K; pc += GEMM_KC) {
+            long kc = g->K - pc < GEMM_KC ? g->K - pc : GEMM_KC;
+            FN(pack_b)(g->impl, g->tB, g->B, g->ldb, pc, kc, jc, nc, bp);
+            FN(packed_rows)(g, bp, jc, nc, pc, kc, 0, g->M);
+        }
+    }
+}
+
+// One step (jc, pc) of the threaded packed path: the threads first pack the B block
+// together (panels in parts), then each multiplies its block of rows by it.
+typedef struct {
+    const FN(gemm_job) *g;
+    T *bp;
+    long jc, nc, pc, kc;
+    long panels;  // B panels per packing task
+    long rows;    // rows of C per multiplying task, a multiple of mr
+} FN(packed_step);
+
+static void FN(packed_step_pack)(void *ctx, long t) {
+    const FN(packed_step) *s = (const FN(packed_step) *)ctx;
+    const FN(gemm_job) *g = s->g;
+    long q0 = t * s->panels * g->impl->nr;
+    if (q0 >= s->nc) return;
+    long cols = s->nc - q0 < s->panels * g->impl->nr ? s->nc - q0 : s->panels * g->impl->nr;
+    FN(pack_b)(g->impl, g->tB, g->B, g->ldb, s->pc, s->kc, s->jc + q0, cols, s->bp + q0 * s->kc);
+}
+
+static void FN(packed_step_rows)(void *ctx, long t) {
+    const FN(packed_step) *s = (const FN(packed_step) *)ctx;
+    long r0 = t * s->rows;
+    if (r0 >= s->g->M) return;
+    long m = s->g->M - r0 < s->rows ? s->g->M - r0 : s->rows;
+    FN(packed_rows)(s->g, s->bp, s->jc, s->nc, s->pc, s->kc, r0, m);
+}
+
+// The packed path on nt threads, splitting rows: one packed copy of each B block serves
+// every thread (packing it once per thread cost each thread as much as packing its A).
+// Every element of C goes through the same operations as in gemm_packed.
+static void FN(gemm_packed_threads)(const FN(gemm_job) *g, long nt) {
+    const int mr = g->impl->mr, nr = g->impl->nr;
+    T *bp = FN(packed_b_buffer)(g);
+    if (!bp) return;
+    long mtiles = (g->M + mr - 1) / mr;
+    long rows = ((mtiles + nt - 1) / nt) * mr;
+    long rtasks = (g->M + rows - 1) / rows;
+    for (long jc = 0; jc < g->N; jc += GEMM_NC) {
+        long nc = g->N - jc < GEMM_NC ? g->N - jc : GEMM_NC;
+        long ntiles = (nc + nr - 1) / nr;
+        long ptasks = 4 * nt < ntiles ? 4 * nt : ntiles;
+        long panels = (ntiles + ptasks - 1) / ptasks;
+        ptasks = (ntiles + panels - 1) / panels;
+        for (long pc = 0; pc < g->K; pc += GEMM_KC) {
+            long kc = g->K - pc < GEMM_KC ? g->K - pc : GEMM_KC;
+            FN(packed_step) s = {g, bp, jc, nc, pc, kc, panels, rows};
+            nabla_parallel_for(ptasks, (int)nt, FN(packed_step_pack), &s);
+            nabla_parallel_for(rtasks, (int)nt, FN(packed_step_rows), &s);
         }
     }
 }
@@ -285,24 +367,28 @@ void API(int transA, int transB, long M, long N, long K, T alpha, const T *A, lo
     long nt = nabla_num_threads();
     double flops = 2.0 * (double)M * (double)N * (double)K;
     if (nt > 1 && flops >= GEMM_PARALLEL_FLOPS) {
-        // Split the longer side into chunks of whole register tiles; each chunk is a
-        // complete smaller GEMM, and every element of C goes through the same operations
-        // whatever the chunking, so results do not depend on the thread count. Chunks
-        // are handed out dynamically (a descheduled thread just takes fewer); the packed
-        // path repacks A or B per chunk, so it gets one chunk per thread.
+        // Split the longer side into chunks of whole register tiles; every element of C
+        // goes through the same operations whatever the chunking, so results do not
+        // depend on the thread count.
         // Rows are the better split: the strided path keeps a B panel hot and streams A,
         // so each thread then streams only its own rows of A (n = 512, 2 threads: 220
         // GFLOPS splitting rows, 190-205 splitting columns). Columns only when there are
         // too few row tiles to go round.
         long mtiles = (M + impl->mr - 1) / impl->mr;
         g.split_n = mtiles < 4 * nt && N > M;
+        if (!g.strided && !g.split_n) {
+            FN(gemm_packed_threads)(&g, nt);
+            return;
+        }
+        // Otherwise each chunk is a complete smaller GEMM. Chunks are handed out
+        // dynamically (a descheduled thread just takes fewer); a packed product split by
+        // columns repacks A per chunk, so it gets one chunk per thread.
         long tile = g.split_n ? impl->nr : impl->mr;
         long len = g.split_n ? N : M;
         long tiles = (len + tile - 1) / tile;
-        int strided = g.strided;
-        long chunks = strided ? GEMM_CHUNKS_PER_THREAD * nt : nt;
+        long chunks = g.strided ? GEMM_CHUNKS_PER_THREAD * nt : nt;
         if (chunks > tiles) chunks = tiles;
-        if (transB && strided) {
+        if (transB && g.strided) {
             // Pack the transposed B once here rather than once per task.
             size_t need = (size_t)K * (size_t)(((N + impl->nr - 1) / impl->nr) * impl->nr);
             T *buf = FN(buffer)(&FN(tls_bpack), &FN(tls_bcap), need);

@@ -156,19 +156,29 @@ struct GemmCase {
     }
 
     /// The same products through the packed, cache-blocked path (normally only for large
-    /// inputs), with K above the 256 block so the beta = 1 continuation is exercised.
+    /// inputs), with K above the 256 block so the beta = 1 continuation is exercised, on
+    /// one thread and on three (the threads share each packed block of B and split the
+    /// rows unevenly: 150 rows are 25 register tiles).
     @Test func gemmPackedPath() {
         nabla_gemm_set_strided_limit(0)
         defer { nabla_gemm_set_strided_limit(-1) }
         #expect(nabla_gemm_strided_limit() == 0)
-        let shapes = [(1, 1, 1), (7, 33, 65), (65, 127, 7), (150, 40, 300), (13, 70, 513)]
+        let shapes = [(1, 1, 1), (7, 33, 65), (65, 127, 7), (150, 40, 300), (13, 70, 513), (40, 300, 600)]
         for (idx, s) in shapes.enumerated() {
             for t in 0..<4 {
                 let g = GemmCase(tA: t & 1 != 0, tB: t & 2 != 0, M: s.0, N: s.1, K: s.2, seed: UInt64(50 + idx))
-                forEachISA { isa in
-                    #expect(g.checkF32(alpha: 0.5, beta: 1), "packed sgemm isa \(isa) \(s) t \(t)")
-                    #expect(g.checkF64(alpha: -1.5, beta: 0.25), "packed dgemm isa \(isa) \(s) t \(t)")
-                    #expect(g.checkF32(alpha: 1, beta: 0, nanC: true), "packed sgemm NaN isa \(isa) \(s) t \(t)")
+                for threads: Int32 in [1, 3] {
+                    withThreads(threads) {
+                        forEachISA { isa in
+                            let at = "isa \(isa) \(s) t \(t) threads \(threads)"
+                            // (results first: a failed #expect on g would print all of g)
+                            let f32 = g.checkF32(alpha: 0.5, beta: 1), f64 = g.checkF64(alpha: -1.5, beta: 0.25)
+                            let nan = g.checkF32(alpha: 1, beta: 0, nanC: true)
+                            #expect(f32, "packed sgemm \(at)")
+                            #expect(f64, "packed dgemm \(at)")
+                            #expect(nan, "packed sgemm NaN \(at)")
+                        }
+                    }
                 }
             }
         }
