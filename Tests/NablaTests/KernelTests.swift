@@ -451,17 +451,30 @@ struct GemmCase {
 extension KernelTests {
     /// Batches of a shuffled dataset: rows gathered and converted through the table, the
     /// same on every instruction-set path.
-    @Test func gatherRowsMatchesTableLookupOnEveryPath() {
-        let rowBytes = 37, rowsInSource = 9
-        let src = (0..<(rowBytes * rowsInSource)).map { UInt8(truncatingIfNeeded: $0 &* 73 &+ 11) }
-        let table = (0..<256).map { Float($0) / 255 }
-        let rows: [CLong] = [8, 0, 3, 3, 7]
-        let want = rows.flatMap { r in (0..<rowBytes).map { table[Int(src[r * rowBytes + $0])] } }
+    /// Every path converts bytes exactly as `Float(Double(byte) * scale)` does: all 256
+    /// byte values, ragged row lengths around the vector widths, rows repeated and out of
+    /// order, and scales whose products round differently in Float, are negative, or
+    /// overflow Float.
+    @Test func gatherRowsMatchesTheScalarFormulaOnEveryPath() {
+        for rowBytes in [1, 7, 8, 9, 16, 37, 784] {
+            let rowsInSource = 9
+            let src = (0..<(rowBytes * rowsInSource)).map { UInt8(truncatingIfNeeded: $0 &* 73 &+ 11) }
+            let rows: [CLong] = [8, 0, 3, 3, 7]
+            for scale in [1.0 / 255, 1, -3.7, 0.1, 1e300] {
+                let want = rows.flatMap { r in (0..<rowBytes).map { Float(Double(src[r * rowBytes + $0]) * scale) } }
+                forEachISA { isa in
+                    var got = [Float](repeating: -1, count: rows.count * rowBytes)
+                    nabla_prefetch_rows(src, rowBytes, rows, rows.count)
+                    nabla_gather_rows_u8_f32(src, rowBytes, rows, rows.count, scale, &got)
+                    #expect(got == want, "isa \(isa) rowBytes \(rowBytes) scale \(scale)")
+                }
+            }
+        }
+        let every = (0...255).map { UInt8($0) }, scale = 1.0 / 255
         forEachISA { isa in
-            var got = [Float](repeating: -1, count: rows.count * rowBytes)
-            nabla_prefetch_rows(src, rowBytes, rows, rows.count)
-            nabla_gather_rows_u8_f32(src, rowBytes, rows, rows.count, table, &got)
-            #expect(got == want, "isa \(isa)")
+            var got = [Float](repeating: -1, count: 256)
+            nabla_gather_rows_u8_f32(every, 256, [0], 1, scale, &got)
+            #expect(got == every.map { Float(Double($0) * scale) }, "isa \(isa), all byte values")
         }
     }
 }

@@ -130,11 +130,12 @@ void nabla_maxpool2x2_f32(const float *x, float *y, int32_t *idx, long planes, l
 // ---- data loading ---------------------------------------------------------------------
 
 /// Gathers `count` rows of `rowBytes` bytes each, row `rows[k]` of `src`, into `dst` as
-/// floats: dst[k * rowBytes + j] = table[src[rows[k] * rowBytes + j]]. Every row is
-/// prefetched first, so the random rows of a shuffled mini-batch are fetched from memory in
-/// parallel instead of one cache miss after another.
+/// floats: dst[k * rowBytes + j] = (float)((double)src[rows[k] * rowBytes + j] * scale),
+/// the same bits on every kernel path. Every row is prefetched first, so the random rows of
+/// a shuffled mini-batch are fetched from memory in parallel instead of one cache miss
+/// after another.
 void nabla_gather_rows_u8_f32(const uint8_t *src, long rowBytes, const long *rows, long count,
-                              const float *table, float *dst);
+                              double scale, float *dst);
 
 /// Hints the CPU to fetch rows `rows[k]` of `src` (rowBytes each) into the caches.
 void nabla_prefetch_rows(const uint8_t *src, long rowBytes, const long *rows, long count);
