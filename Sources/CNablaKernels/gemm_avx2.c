@@ -125,52 +125,73 @@ static NABLA_AVX2 void sgemm_pack_bt_avx2(const float *B, long ldb, long kc, lon
     }
 }
 
-// C = alpha·A·Bᵀ + beta·C as dot products of rows (see nabla_dot_f32): 3 rows of A
-// against 4 rows of B, 12 accumulators + 3 A vectors + 1 B vector = 16 ymm registers.
-// Lane sums are reduced once per output; a K not divisible by 8 ends in masked loads.
-NABLA_AVX2 static void sgemm_dot_avx2(long M, long N, long K, float alpha, const float *A, long lda,
-                                      const float *B, long ldb, float beta, float *C, long ldc) {
+// C = alpha·A·Bᵀ + beta·C as dot products of rows (see nabla_dot_f32): R rows of A against
+// S rows of B at a time, 3 x 4 where they fit (12 accumulators + 3 A vectors + 1 B vector =
+// 16 ymm registers) and smaller tiles at the edges, so a 10-row product does not compute
+// two rows it throws away (10 x 30 x 784, Nielsen's first layer: 3 x 4 tiles everywhere
+// computed 12 x 32 outputs for 10 x 30). Lane sums are reduced once per output; a K not
+// divisible by 8 ends in masked loads. Every output is the same sequence of operations
+// whatever tile it falls in.
+NABLA_INLINE NABLA_AVX2 void dot_tile_f32(const int R, const int S, long K, __m256i tail,
+                                          float alpha, const float *A, long lda,
+                                          const float *B, long ldb, float beta, float *C,
+                                          long ldc) {
     const long kfull = K & ~7L;
-    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(K & 7)),
-                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    for (long i = 0; i < M; i += 3) {
-        const float *a[3];
-        for (int r = 0; r < 3; r++) a[r] = A + (i + r < M ? i + r : M - 1) * lda;
-        for (long j = 0; j < N; j += 4) {
-            const float *b[4];
-            for (int s = 0; s < 4; s++) b[s] = B + (j + s < N ? j + s : N - 1) * ldb;
-            __m256 acc[3][4];
-            for (int r = 0; r < 3; r++)
-                for (int s = 0; s < 4; s++) acc[r][s] = _mm256_setzero_ps();
-            long k = 0;
-            for (; k < kfull; k += 8) {
-                __m256 va[3];
-                for (int r = 0; r < 3; r++) va[r] = _mm256_loadu_ps(a[r] + k);
-                for (int s = 0; s < 4; s++) {
-                    __m256 vb = _mm256_loadu_ps(b[s] + k);
-                    for (int r = 0; r < 3; r++) acc[r][s] = _mm256_fmadd_ps(va[r], vb, acc[r][s]);
-                }
-            }
-            if (k < K) {
-                __m256 va[3];
-                for (int r = 0; r < 3; r++) va[r] = _mm256_maskload_ps(a[r] + k, tail);
-                for (int s = 0; s < 4; s++) {
-                    __m256 vb = _mm256_maskload_ps(b[s] + k, tail);
-                    for (int r = 0; r < 3; r++) acc[r][s] = _mm256_fmadd_ps(va[r], vb, acc[r][s]);
-                }
-            }
-            for (int r = 0; r < 3 && i + r < M; r++)
-                for (int s = 0; s < 4 && j + s < N; s++) {
-                    __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[r][s]),
-                                          _mm256_extractf128_ps(acc[r][s], 1));
-                    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-                    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-                    float v = alpha * _mm_cvtss_f32(h);
-                    float *c = C + (i + r) * ldc + j + s;
-                    *c = beta == 0 ? v : v + beta * *c;
-                }
+    __m256 acc[3][4];
+    for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++) acc[r][s] = _mm256_setzero_ps();
+    long k = 0;
+    for (; k < kfull; k += 8) {
+        __m256 va[3];
+        for (int r = 0; r < R; r++) va[r] = _mm256_loadu_ps(A + r * lda + k);
+        for (int s = 0; s < S; s++) {
+            __m256 vb = _mm256_loadu_ps(B + s * ldb + k);
+            for (int r = 0; r < R; r++) acc[r][s] = _mm256_fmadd_ps(va[r], vb, acc[r][s]);
         }
     }
+    if (k < K) {
+        __m256 va[3];
+        for (int r = 0; r < R; r++) va[r] = _mm256_maskload_ps(A + r * lda + k, tail);
+        for (int s = 0; s < S; s++) {
+            __m256 vb = _mm256_maskload_ps(B + s * ldb + k, tail);
+            for (int r = 0; r < R; r++) acc[r][s] = _mm256_fmadd_ps(va[r], vb, acc[r][s]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++) {
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[r][s]), _mm256_extractf128_ps(acc[r][s], 1));
+            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_add_ss(h, _mm_movehdup_ps(h));
+            float v = alpha * _mm_cvtss_f32(h);
+            float *c = C + r * ldc + s;
+            *c = beta == 0 ? v : v + beta * *c;
+        }
+}
+
+// One band of R rows of A against all N rows of B: 4 rows of B at a time, then the rest.
+NABLA_INLINE NABLA_AVX2 void dot_band_f32(const int R, long N, long K, __m256i tail, float alpha,
+                                          const float *A, long lda, const float *B, long ldb,
+                                          float beta, float *C, long ldc) {
+    long j = 0;
+    for (; j + 4 <= N; j += 4)
+        dot_tile_f32(R, 4, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc);
+    switch (N - j) {
+    case 3: dot_tile_f32(R, 3, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
+    case 2: dot_tile_f32(R, 2, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
+    case 1: dot_tile_f32(R, 1, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
+    default: break;
+    }
+}
+
+NABLA_AVX2 static void sgemm_dot_avx2(long M, long N, long K, float alpha, const float *A, long lda,
+                                      const float *B, long ldb, float beta, float *C, long ldc) {
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(K & 7)),
+                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    long i = 0;
+    for (; i + 3 <= M; i += 3)
+        dot_band_f32(3, N, K, tail, alpha, A + i * lda, lda, B, ldb, beta, C + i * ldc, ldc);
+    if (M - i == 2) dot_band_f32(2, N, K, tail, alpha, A + i * lda, lda, B, ldb, beta, C + i * ldc, ldc);
+    if (M - i == 1) dot_band_f32(1, N, K, tail, alpha, A + i * lda, lda, B, ldb, beta, C + i * ldc, ldc);
 }
 
 const nabla_gemm_f32_impl nabla_sgemm_avx2 = {6, 16, sgemm_packed_avx2, sgemm_general_avx2,

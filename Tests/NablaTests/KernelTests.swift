@@ -120,7 +120,9 @@ struct GemmCase {
         sizes.map { ($0, $0, $0) } + [(1, 200, 7), (200, 1, 33), (7, 65, 127), (33, 127, 2),
                                       (65, 7, 200), (127, 33, 1), (2, 200, 65), (10, 30, 78),
                                       (64, 20, 50), (13, 9, 300), (3, 150, 90),
-                                      (25, 20, 576), (1, 1, 257), (5, 17, 300)]  // the last three: dot products when B is transposed
+                                      (25, 20, 576), (1, 1, 257), (5, 17, 300), (8, 11, 100)]
+    // The last four are dot products when B is transposed, with every edge tile of that
+    // kernel: 1 or 2 rows left over, and 1, 2 or 3 columns.
 
     @Test func isaSelection() {
         let best = nabla_kernels_set_isa(2)
