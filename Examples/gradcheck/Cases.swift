@@ -113,6 +113,9 @@ func allCases() -> [GradientCase] {
     add("batchNorm", [rand([3, 2, 2, 2]), rand([2]), rand([2])]) { x in
         x[0].batchNormalized(weight: x[1], bias: x[2]).output * Tensor.arange(0, 24, dtype: .float64).reshaped(3, 2, 2, 2)
     }
+    add("batchNorm + ReLU", [rand([3, 2, 2, 2]), rand([2]), rand([2])]) { x in
+        x[0].batchNormalized(weight: x[1], bias: x[2], thenReLU: true).output * Tensor.arange(0, 24, dtype: .float64).reshaped(3, 2, 2, 2)
+    }
     // Second order: gradients of gradients.
     for (name, f) in [("sigmoid", { (x: [Tensor]) in x[0].sigmoid() }),
                       ("tanh", { (x: [Tensor]) in x[0].tanh() }),
@@ -125,5 +128,8 @@ func allCases() -> [GradientCase] {
     add("matmul", [rand([2, 3]), rand([3, 2])], secondOrder: true) { $0[0].matmul($0[1]) }
     add("conv2d", [rand([1, 1, 4, 4]), rand([2, 1, 2, 2])], secondOrder: true) { $0[0].conv2d($0[1]).tanh() }
     add("batchNorm", [rand([3, 2, 2]), rand([2])], secondOrder: true) { $0[0].batchNormalized(weight: $0[1], bias: nil).output.tanh() }
+    add("batchNorm + ReLU", [rand([3, 2, 2]), rand([2])], secondOrder: true) {
+        $0[0].batchNormalized(weight: $0[1], bias: nil, thenReLU: true).output.tanh()
+    }
     return cases
 }

@@ -164,6 +164,37 @@ struct BatchNormTests {
         bn.eval()
         expectModuleGradientsCorrect(bn, input: randn([3, 2], seed: 13))
     }
+
+    /// In a Sequential, a BatchNorm followed by a ReLU runs fused: the same outputs as the
+    /// two layers run one by one, gradients within float rounding, the same running
+    /// statistics, in training and in inference; the model's parameters keep their names.
+    @Test func followedByReLUInSequentialMatchesTheLayersRunOneByOne() {
+        func model() -> Sequential {
+            Sequential([Conv2D(2, 3, kernelSize: 3, seed: 5), BatchNorm(3, seed: 6), ReLU(),
+                        Flatten(), Dense(3 * 4 * 4, 2, seed: 7)])
+        }
+        let fused = model(), plain = model()
+        let x = Tensor.randomNormal([4, 2, 6, 6], seed: 8)
+        #expect(fused.namedParameters().map(\.name) == ["layers.0.weight", "layers.0.bias", "layers.1.weight",
+                                                         "layers.1.bias", "layers.4.weight", "layers.4.bias"])
+        for training in [true, false] {
+            fused.train(training); plain.train(training)
+            let yf = fused(x)
+            let yp = plain.layers.reduce(x) { h, layer in layer(h) }   // no fusion
+            #expect(yf.scalars == yp.scalars, "training \(training)")
+            if training {
+                yf.sum().backward(); yp.sum().backward()
+                for (a, b) in zip(fused.parameters(), plain.parameters()) {
+                    let ga = a.grad!.scalars, gb = b.grad!.scalars
+                    let worst = zip(ga, gb).map { abs($0 - $1) }.max()!, scale = gb.map { abs($0) }.max()! + 1
+                    #expect(worst <= 1e-5 * scale, "gradient differs by \(worst)")
+                }
+            }
+        }
+        let bf = fused.layers[1] as! BatchNorm, bp = plain.layers[1] as! BatchNorm
+        #expect(bf.runningMean.value.scalars == bp.runningMean.value.scalars)
+        #expect(bf.runningVariance.value.scalars == bp.runningVariance.value.scalars)
+    }
 }
 
 @Suite("LayerNorm")

@@ -120,4 +120,44 @@ import Testing
         let x = randn([3, 2, 2], seed: 95), w = randn([2], seed: 96)
         expectSecondOrderCorrect([x, w]) { $0[0].batchNormalized(weight: $0[1], bias: nil).output.tanh() }
     }
+
+    /// `thenReLU` gives exactly relu(batch norm) forward, and the gradients of the two
+    /// within float rounding (the fused backward masks the gradient while summing), for
+    /// float32 rows longer and shorter than a SIMD vector, and a rank-2 input (one value
+    /// per row).
+    @Test func withReLUMatchesReLUOfTheOutput() {
+        for (index, shape) in [[4, 3, 5, 5], [3, 2, 11], [2, 3, 4, 4], [6, 4]].enumerated() {
+            let seed = UInt64(100 + 10 * index), c = shape[1]
+            let x0 = Tensor.randomNormal(shape, dtype: .float32, seed: seed)
+            let w0 = Tensor.randomNormal([c], dtype: .float32, seed: seed + 1)
+            let b0 = Tensor.randomNormal([c], std: 0.5, dtype: .float32, seed: seed + 2)
+            let r = Tensor.randomNormal(shape, dtype: .float32, seed: seed + 3)
+            func run(fused: Bool) -> (y: [Float], grads: [[Float]]) {
+                let x = x0.requiringGrad(), w = w0.requiringGrad(), b = b0.requiringGrad()
+                let y = fused ? x.batchNormalized(weight: w, bias: b, thenReLU: true).output
+                              : x.batchNormalized(weight: w, bias: b).output.relu()
+                let g = gradients(of: (y * r).sum(), withRespectTo: [x, w, b])
+                return (y.scalars, g.map(\.scalars))
+            }
+            let fused = run(fused: true), plain = run(fused: false)
+            #expect(fused.y == plain.y, "shape \(shape)")
+            #expect(fused.y.contains(0) && fused.y.contains { $0 > 0 }, "shape \(shape): the ReLU cuts some values")
+            for (name, (a, b)) in zip(["x", "weight", "bias"], zip(fused.grads, plain.grads)) {
+                let scale = b.map { abs($0) }.max()! + 1
+                let worst = zip(a, b).map { abs($0 - $1) }.max()!
+                #expect(worst <= 1e-5 * scale, "shape \(shape) d\(name): differs by \(worst)")
+            }
+        }
+    }
+
+    @Test func withReLUMatchesNumericalGradients() {
+        let x = randn([3, 2, 4], seed: 97), w = randn([2], seed: 98), b = randn([2], seed: 99)
+        expectGradientsCorrect([x, w, b]) {
+            $0[0].batchNormalized(weight: $0[1], bias: $0[2], thenReLU: true).output
+                * Tensor.arange(0, 24, dtype: .float64).reshaped(3, 2, 4)
+        }
+        expectSecondOrderCorrect([randn([3, 2, 2], seed: 87), randn([2], seed: 88)]) {
+            $0[0].batchNormalized(weight: $0[1], bias: nil, thenReLU: true).output.tanh()
+        }
+    }
 }

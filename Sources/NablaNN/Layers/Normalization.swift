@@ -57,7 +57,13 @@ public final class BatchNorm: Module, CustomStringConvertible, TrainingModeSensi
     public var description: String { "BatchNorm(\(featureCount))" }
 
     /// The normalized, scaled and shifted input.
-    public func callAsFunction(_ input: Tensor) -> Tensor {
+    public func callAsFunction(_ input: Tensor) -> Tensor { normalized(input, thenReLU: false) }
+
+    /// `relu(self(input))`, with the ReLU folded into the batch norm's own passes over memory
+    /// while training (`Sequential` calls this for a BatchNorm followed by a ReLU).
+    public func normalizedThenReLU(_ input: Tensor) -> Tensor { normalized(input, thenReLU: true) }
+
+    private func normalized(_ input: Tensor, thenReLU: Bool) -> Tensor {
         guard input.rank >= 2, input.shape[1] == featureCount else {
             layerFailure(description, "input \(describeShape(input.shape)) does not have \(featureCount) channels on axis 1 (expected [N, \(featureCount)] or [N, \(featureCount), …])")
         }
@@ -71,7 +77,7 @@ public final class BatchNorm: Module, CustomStringConvertible, TrainingModeSensi
             }
             // One fused op: normalization, scale and shift, with the batch statistics.
             let (output, batchMean, batchVariance) = input.batchNormalized(
-                weight: weight?.value, bias: bias?.value, epsilon: epsilon)
+                weight: weight?.value, bias: bias?.value, epsilon: epsilon, thenReLU: thenReLU)
             withoutGradients {
                 let m = momentum
                 let unbiased = batchVariance * (Double(n) / Double(n - 1))
@@ -86,7 +92,8 @@ public final class BatchNorm: Module, CustomStringConvertible, TrainingModeSensi
         if let weight { scale = scale * weight.value }
         var shift = -runningMean.value * scale
         if let bias { shift = shift + bias.value }
-        return input * scale.reshaped(statShape) + shift.reshaped(statShape)
+        let output = input * scale.reshaped(statShape) + shift.reshaped(statShape)
+        return thenReLU ? output.relu() : output
     }
 }
 

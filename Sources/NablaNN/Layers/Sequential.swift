@@ -41,8 +41,22 @@ public final class Sequential: Module, CustomStringConvertible {
     }
 
     /// The input passed through every module in turn.
+    ///
+    /// A `BatchNorm` directly followed by a `ReLU` runs as one fused op
+    /// (`BatchNorm.normalizedThenReLU`): the same values, one pass over memory fewer each
+    /// way. The layers, their parameters and their names do not change.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        layers.reduce(input) { x, layer in layer(x) }
+        var x = input, i = 0
+        while i < layers.count {
+            if let norm = layers[i] as? BatchNorm, i + 1 < layers.count, layers[i + 1] is ReLU {
+                x = norm.normalizedThenReLU(x)
+                i += 2
+            } else {
+                x = layers[i](x)
+                i += 1
+            }
+        }
+        return x
     }
 }
 
