@@ -1,6 +1,8 @@
-// Run-time choice of instruction set, and the thread-count setting.
+// Run-time choice of instruction set, the thread-count setting, and per-thread settings.
 // The ISA is chosen once (best the CPU has, or NABLA_KERNELS if it asks for less) and can
-// be forced later with nabla_kernels_set_isa, e.g. by tests that compare every path.
+// be forced later with nabla_kernels_set_isa for the process, or for one thread with
+// nabla_set_thread_settings (tests that compare every path do that, so tests running at
+// the same time on other threads keep computing with the process's path).
 #include "internal.h"
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,15 @@
 
 static int g_isa = -1;       // -1: not chosen yet
 static int g_threads = 0;    // 0: not read from the environment yet
+static __thread nabla_settings t_settings;  // the thread's own settings, when t_has
+static __thread int t_has = 0;
+
+const nabla_settings *nabla_thread_override(void) { return t_has ? &t_settings : 0; }
+
+void nabla_install_thread_override(const nabla_settings *s) {
+    if (s) t_settings = *s;
+    t_has = s != 0;
+}
 
 // Best path this CPU (and OS, which must save zmm/ymm state) supports.
 static int cpu_best_isa(void) {
@@ -24,6 +35,7 @@ static int cpu_best_isa(void) {
 }
 
 int nabla_kernels_isa(void) {
+    if (t_has) return t_settings.isa;
     int isa = __atomic_load_n(&g_isa, __ATOMIC_RELAXED);
     if (isa >= 0) return isa;
     isa = cpu_best_isa();
@@ -39,10 +51,15 @@ int nabla_kernels_isa(void) {
     return isa;
 }
 
-int nabla_kernels_set_isa(int isa) {
+// isa clamped to what this CPU can run.
+static int clamp_isa(int isa) {
     int best = cpu_best_isa();
     if (isa < NABLA_ISA_PORTABLE) isa = NABLA_ISA_PORTABLE;
-    if (isa > best) isa = best;
+    return isa > best ? best : isa;
+}
+
+int nabla_kernels_set_isa(int isa) {
+    isa = clamp_isa(isa);
     __atomic_store_n(&g_isa, isa, __ATOMIC_RELAXED);
     return isa;
 }
@@ -56,6 +73,7 @@ const char *nabla_kernels_isa_name(int isa) {
 }
 
 int nabla_num_threads(void) {
+    if (t_has) return t_settings.threads;
     int n = __atomic_load_n(&g_threads, __ATOMIC_RELAXED);
     if (n > 0) return n;
     const char *s = getenv("NABLA_THREADS");
@@ -66,6 +84,25 @@ int nabla_num_threads(void) {
 }
 
 void nabla_set_num_threads(int n) { __atomic_store_n(&g_threads, n < 1 ? 1 : n, __ATOMIC_RELAXED); }
+
+nabla_settings nabla_settings_in_effect(void) {
+    if (t_has) return t_settings;
+    nabla_settings s = {nabla_kernels_isa(), nabla_num_threads(), nabla_winograd_enabled(),
+                        nabla_gemm_strided_limit()};
+    return s;
+}
+
+void nabla_set_thread_settings(nabla_settings s) {
+    s.isa = clamp_isa(s.isa);
+    if (s.threads < 1) s.threads = 1;
+    s.winograd = s.winograd != 0;
+    if (s.strided_limit < 0) s.strided_limit = -1;
+    nabla_install_thread_override(&s);
+}
+
+void nabla_clear_thread_settings(void) { nabla_install_thread_override(0); }
+
+int nabla_thread_has_settings(void) { return t_has; }
 
 // ---- elementwise entry points: pick the path per call -------------------------------------
 #if NABLA_X86

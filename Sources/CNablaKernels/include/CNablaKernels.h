@@ -20,19 +20,42 @@ typedef enum {
     NABLA_ISA_AVX512 = 2,
 } nabla_isa;
 
-/// The path in use. On first use it is the best the CPU supports, unless the environment
-/// variable NABLA_KERNELS is "portable", "avx2" or "avx512" (never above what the CPU has).
+/// The path in use on the calling thread (see nabla_set_thread_settings). The process's
+/// path is, on first use, the best the CPU supports, unless the environment variable
+/// NABLA_KERNELS is "portable", "avx2" or "avx512" (never above what the CPU has).
 int nabla_kernels_isa(void);
-/// Forces a path (clamped to what the CPU supports); returns the path now in effect.
+/// Forces a path for the process (clamped to what the CPU supports) and returns it.
 int nabla_kernels_set_isa(int isa);
 /// "portable", "avx2" or "avx512".
 const char *nabla_kernels_isa_name(int isa);
 
-/// Number of threads large kernels may use. Default: NABLA_THREADS if set, else the number
-/// of online CPUs.
+/// Number of threads large kernels may use (on the calling thread's own settings, if any).
+/// Default: NABLA_THREADS if set, else the number of online CPUs.
 int nabla_num_threads(void);
-/// Sets the thread count (values below 1 mean 1).
+/// Sets the process's thread count (values below 1 mean 1).
 void nabla_set_num_threads(int n);
+
+/// The settings above, with the Winograd switch and the GEMM strided limit (further down),
+/// as one value.
+typedef struct {
+    int isa;             // a nabla_isa
+    int threads;         // at least 1
+    int winograd;        // 0 or 1
+    long strided_limit;  // as nabla_gemm_set_strided_limit takes it (negative: the default)
+} nabla_settings;
+/// The settings in effect on the calling thread: its own (below) if it has some, else the
+/// process-wide ones.
+nabla_settings nabla_settings_in_effect(void);
+/// Gives the calling thread settings of its own, used by every kernel it calls and by the
+/// pool workers while they run tasks it started, until nabla_clear_thread_settings; other
+/// threads keep the process-wide settings. Values are clamped as the process-wide setters
+/// clamp them. Tests use this to force a path without changing what tests running at the
+/// same time on other threads compute.
+void nabla_set_thread_settings(nabla_settings s);
+/// Drops the calling thread's own settings: it follows the process-wide ones again.
+void nabla_clear_thread_settings(void);
+/// 1 if the calling thread has settings of its own, else 0.
+int nabla_thread_has_settings(void);
 
 // ---- matrix products ---------------------------------------------------------------------
 
@@ -48,12 +71,13 @@ void nabla_dgemm(int transA, int transB, long M, long N, long K, double alpha,
                  const double *A, long lda, const double *B, long ldb,
                  double beta, double *C, long ldc);
 
-/// Tuning and testing knob for both GEMMs: products whose op(A) and op(B) together take at
+/// Tuning and testing knob for both GEMMs (process-wide): products whose op(A) and op(B) together take at
 /// most `bytes` bytes use the strided path (no copies; A and B read in place), larger
 /// ones the packed, cache-blocked path. A negative value restores the measured default
 /// (8 MiB with AVX-512, 384 KiB otherwise). 0 forces packing for every product.
 void nabla_gemm_set_strided_limit(long bytes);
-/// The value set by nabla_gemm_set_strided_limit (-1 when the default is in effect).
+/// The value set by nabla_gemm_set_strided_limit, or by nabla_set_thread_settings on the
+/// calling thread (-1 when the default is in effect).
 long nabla_gemm_strided_limit(void);
 
 // ---- elementwise transcendental functions (float32) -----------------------------------
@@ -80,7 +104,7 @@ void nabla_parallel_for(long n, int nthreads, void (*fn)(void *ctx, long i), voi
 
 /// Whether the convolution ops may use the Winograd kernels below (1, the default) or
 /// always the direct im2col + GEMM path (0). Read from NABLA_WINOGRAD=0 at first use;
-/// nabla_set_winograd changes it (tests compare the two paths).
+/// nabla_set_winograd changes it for the process (nabla_set_thread_settings for one thread).
 int nabla_winograd_enabled(void);
 void nabla_set_winograd(int on);
 /// Winograd F(4x4, 5x5) convolution of a batch, float32, stride 1, no dilation (results
