@@ -29,7 +29,11 @@ static int cpu_best_isa(void) {
         __builtin_cpu_supports("fma"))
         return NABLA_ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+#ifdef NABLA_EMULATE_AVX512
+        return NABLA_ISA_AVX512;  // emulated on AVX2 (testing only, see internal.h)
+#else
         return NABLA_ISA_AVX2;
+#endif
 #endif
     return NABLA_ISA_PORTABLE;
 }

@@ -10,7 +10,13 @@
 // and we may not use unsafeFlags, so every fast function carries its own target.
 #if defined(__x86_64__) || defined(__i386__)
 #define NABLA_X86 1
+#ifdef NABLA_EMULATE_AVX512
+// Testing only (.ci/avx512/run): the AVX-512 intrinsics are plain-C lane loops
+// (.ci/avx512/avx512_emu.h), so the AVX-512 paths run, slowly, on an AVX2 CPU.
+#define NABLA_AVX512 __attribute__((target("avx2,fma")))
+#else
 #define NABLA_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma")))
+#endif
 #define NABLA_AVX2 __attribute__((target("avx2,fma")))
 #else
 #define NABLA_X86 0
