@@ -208,22 +208,18 @@ EMU_FN emu_m512d emu_mm512_shuffle_f64x2(emu_m512d a, emu_m512d b, int imm) {
     }
     return r;
 }
-EMU_FN emu_m512 emu_mm512_unpacklo_ps(emu_m512 a, emu_m512 b) {
+// unpacklo (h = 0) and unpackhi (h = 2): per 128-bit lane, elements h and h + 1 of a and b
+// interleaved.
+EMU_FN emu_m512 emu_unpack_ps(emu_m512 a, emu_m512 b, int h) {
     emu_m512 r;
     for (int l = 0; l < 4; l++) {
-        r.f[4 * l + 0] = a.f[4 * l + 0]; r.f[4 * l + 1] = b.f[4 * l + 0];
-        r.f[4 * l + 2] = a.f[4 * l + 1]; r.f[4 * l + 3] = b.f[4 * l + 1];
+        r.f[4 * l + 0] = a.f[4 * l + h]; r.f[4 * l + 1] = b.f[4 * l + h];
+        r.f[4 * l + 2] = a.f[4 * l + h + 1]; r.f[4 * l + 3] = b.f[4 * l + h + 1];
     }
     return r;
 }
-EMU_FN emu_m512 emu_mm512_unpackhi_ps(emu_m512 a, emu_m512 b) {
-    emu_m512 r;
-    for (int l = 0; l < 4; l++) {
-        r.f[4 * l + 0] = a.f[4 * l + 2]; r.f[4 * l + 1] = b.f[4 * l + 2];
-        r.f[4 * l + 2] = a.f[4 * l + 3]; r.f[4 * l + 3] = b.f[4 * l + 3];
-    }
-    return r;
-}
+EMU_FN emu_m512 emu_mm512_unpacklo_ps(emu_m512 a, emu_m512 b) { return emu_unpack_ps(a, b, 0); }
+EMU_FN emu_m512 emu_mm512_unpackhi_ps(emu_m512 a, emu_m512 b) { return emu_unpack_ps(a, b, 2); }
 EMU_FN emu_m512d emu_mm512_unpacklo_pd(emu_m512d a, emu_m512d b) {
     emu_m512d r;
     for (int l = 0; l < 4; l++) { r.d[2 * l] = a.d[2 * l]; r.d[2 * l + 1] = b.d[2 * l]; }
