@@ -190,22 +190,20 @@ EMU_FN emu_m512 emu_mm512_shuffle_ps(emu_m512 a, emu_m512 b, int imm) {
     }
     return r;
 }
+// shuffle_f32x4 and shuffle_f64x2: 128-bit block l of the result is block (imm >> 2l) & 3
+// of a (blocks 0 and 1) or of b (blocks 2 and 3).
+EMU_FN void emu_shuffle_blocks(const void *a, const void *b, int imm, void *r) {
+    for (int l = 0; l < 4; l++)
+        memcpy((char *)r + 16 * l, (const char *)(l < 2 ? a : b) + 16 * ((imm >> (2 * l)) & 3), 16);
+}
 EMU_FN emu_m512 emu_mm512_shuffle_f32x4(emu_m512 a, emu_m512 b, int imm) {
     emu_m512 r;
-    for (int l = 0; l < 4; l++) {
-        const emu_m512 *s = l < 2 ? &a : &b;
-        int sel = (imm >> (2 * l)) & 3;
-        for (int e = 0; e < 4; e++) r.f[4 * l + e] = s->f[4 * sel + e];
-    }
+    emu_shuffle_blocks(&a, &b, imm, &r);
     return r;
 }
 EMU_FN emu_m512d emu_mm512_shuffle_f64x2(emu_m512d a, emu_m512d b, int imm) {
     emu_m512d r;
-    for (int l = 0; l < 4; l++) {
-        const emu_m512d *s = l < 2 ? &a : &b;
-        int sel = (imm >> (2 * l)) & 3;
-        for (int e = 0; e < 2; e++) r.d[2 * l + e] = s->d[2 * sel + e];
-    }
+    emu_shuffle_blocks(&a, &b, imm, &r);
     return r;
 }
 // unpacklo (h = 0) and unpackhi (h = 2): per 128-bit lane, elements h and h + 1 of a and b
