@@ -145,6 +145,28 @@ struct GemmCase {
         #expect(String(cString: nabla_kernels_isa_name(0)) == "portable")
         #expect(String(cString: nabla_kernels_isa_name(1)) == "avx2")
         #expect(String(cString: nabla_kernels_isa_name(2)) == "avx512")
+        withThreads(0) { #expect(nabla_num_threads() == 1) }
+        withThreads(3) { #expect(nabla_num_threads() == 3) }
+    }
+
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func gemmMatchesReference(tA: Bool, tB: Bool) {
+        for (idx, s) in Self.shapes.enumerated() {
+            let g = GemmCase(tA: tA, tB: tB, M: s.0, N: s.1, K: s.2, seed: UInt64(idx + 1))
+            forEachISA { isa in
+                // alpha/beta variants rotate over the shapes to keep debug runs quick
+                let variants = [(1.0, 0.0), (0.5, 1.0), (-1.5, 0.25)]
+                for (alpha, beta) in [variants[idx % 3], variants[(idx + 1) % 3]] {
+                    #expect(g.checkF32(alpha: Float(alpha), beta: Float(beta)),
+                            "sgemm isa \(isa) \(s) tA \(tA) tB \(tB) alpha \(alpha) beta \(beta)")
+                    #expect(g.checkF64(alpha: alpha, beta: beta),
+                            "dgemm isa \(isa) \(s) tA \(tA) tB \(tB) alpha \(alpha) beta \(beta)")
+                }
+                // beta == 0 must overwrite C without reading it.
+                #expect(g.checkF32(alpha: 1, beta: 0, nanC: true), "sgemm NaN C isa \(isa) \(s)")
+                #expect(g.checkF64(alpha: 2, beta: 0, nanC: true), "dgemm NaN C isa \(isa) \(s)")
+            }
+        }
     }
 
     /// A thread's own settings reach the pool workers that run its tasks, and stay off the
