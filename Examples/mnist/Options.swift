@@ -17,11 +17,15 @@ struct Options {
     var resume: String?
     var plot: String?
     var json = false
-    var ensembleFiles: [String] = []
+    var inputFiles: [String] = []
+    var output: String?
 
     static let usage = """
     usage: mnist [--model NAME] [options]          train a network on MNIST
            mnist ensemble FILE…  [--data DIR]        vote over saved models (--save files)
+                                                      and predictions files
+           mnist predict FILE [--output FILE.txt] [--data DIR]
+                                                      a saved model's digit for each test image
            mnist --list                               list the presets
 
     options:
@@ -64,8 +68,8 @@ struct Options {
             guard let x = Double(v), x >= 0, x.isFinite else { fail("\(flag) needs a number ≥ 0, got '\(v)'") }
             return x
         }
-        if args.first == "ensemble" {
-            o.command = "ensemble"
+        if let first = args.first, first == "ensemble" || first == "predict" {
+            o.command = first
             args = args.dropFirst()
         }
         while let a = args.popFirst() {
@@ -90,20 +94,24 @@ struct Options {
             case "--resume": o.resume = value(a)
             case "--plot": o.plot = value(a)
             case "--json": o.json = true
+            case "--output" where o.command == "predict": o.output = value(a)
             case "--list": o.command = "list"
             case "-h", "--help":
                 print(usage)
                 exit(0)
             default:
-                if o.command == "ensemble" && !a.hasPrefix("-") {
-                    o.ensembleFiles.append(a)
+                if o.command == "ensemble" || o.command == "predict", !a.hasPrefix("-") {
+                    o.inputFiles.append(a)
                 } else {
                     fail("unknown argument '\(a)'")
                 }
             }
         }
-        if o.command == "ensemble" && o.ensembleFiles.count < 2 {
-            fail("ensemble needs at least two saved models")
+        if o.command == "ensemble" && o.inputFiles.count < 2 {
+            fail("ensemble needs at least two saved models or predictions files")
+        }
+        if o.command == "predict" && o.inputFiles.count != 1 {
+            fail("predict needs exactly one saved model")
         }
         return o
     }

@@ -136,34 +136,91 @@ func runTraining(_ o: Options) {
     }
 }
 
-/// Majority vote of saved models on the test set (Nielsen's ensemble of ch. 6).
+/// Majority vote on the test set (Nielsen's ensemble of ch. 6) over saved models and
+/// predictions files (`mnist predict`), ties going to the smaller digit.
 func runEnsemble(_ o: Options) {
     let mnist = loadData(o, split: .nielsen)
-    var votes = [[Int]](repeating: [Int](repeating: 0, count: 10), count: mnist.test.count)
-    for path in o.ensembleFiles {
+    var all: [[Int]] = []
+    for path in o.inputFiles {
+        let predicted: [Int], name: String
         do {
-            let url = URL(fileURLWithPath: path)
-            let header = try SafeTensors.read(from: url).metadata
-            guard let name = header[Key.preset], let preset = presets.first(where: { $0.name == name }) else {
-                printError("mnist: \(path) was not saved by `mnist --save` (no known model name in its metadata)")
-                exit(1)
+            if try isSafeTensorsFile(path) {
+                let (model, preset, _) = try loadSavedModel(path)
+                (predicted, name) = (predict(model, mnist.test, layout: preset.layout), preset.name)
+            } else {
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                predicted = try PredictionsFile.parse(text, path: path, count: mnist.test.count, classes: 10)
+                name = "predictions"
             }
-            var g = RandomGenerator(seed: 0)
-            let model = preset.build(&g)
-            try Checkpoint.load(into: model, from: url, strict: false)
-            let predicted = predict(model, mnist.test, layout: preset.layout)
-            let accuracy = Double(zip(predicted, mnist.test.labels).filter { $0 == $1 }.count) / Double(mnist.test.count)
-            print(String(format: "%@ (%@): test accuracy %.2f%%", path, name, 100 * accuracy))
-            for (i, p) in predicted.enumerated() { votes[i][p] += 1 }
+        } catch let error as PredictionsFile.FormatError {
+            printError("mnist: \(error)")  // it names the file
+            exit(1)
         } catch {
             printError("mnist: \(path): \(error)")
             exit(1)
         }
+        print(String(format: "%@ (%@): test accuracy %.2f%%", path, name, 100 * accuracy(predicted, mnist.test.labels)))
+        all.append(predicted)
     }
-    let predicted = votes.map { v in v.indices.max { v[$0] < v[$1] || (v[$0] == v[$1] && $0 > $1) }! }
-    let accuracy = Double(zip(predicted, mnist.test.labels).filter { $0 == $1 }.count) / Double(mnist.test.count)
+    let voted = majorityVote(all, classes: 10)
     print(String(format: "ensemble of %d models: test accuracy %.2f%% (book, 5 conv2-dropout nets: 99.67 %%)",
-                 o.ensembleFiles.count, 100 * accuracy))
+                 all.count, 100 * accuracy(voted, mnist.test.labels)))
+}
+
+/// Writes a saved model's predicted digit for each test image (`mnist predict`), to the
+/// `--output` file (replaced atomically) or to standard output.
+func runPredict(_ o: Options) {
+    let mnist = loadData(o, split: .nielsen)
+    let path = o.inputFiles[0]
+    do {
+        let (model, preset, metadata) = try loadSavedModel(path)
+        let predicted = predict(model, mnist.test, layout: preset.layout)
+        let comments = [
+            "mnist predictions of \(path): model \(preset.name), epoch \(metadata[Key.epoch] ?? "?"), seed \(metadata[Key.seed] ?? "?")",
+            String(format: "test accuracy %.2f %% on %d images of %@", 100 * accuracy(predicted, mnist.test.labels),
+                   mnist.test.count, o.dataDirectory ?? "the bundled MNIST data"),
+        ]
+        let text = PredictionsFile.text(predicted, comments: comments)
+        if let output = o.output {
+            try text.write(toFile: output, atomically: true, encoding: .utf8)
+            printError(comments[1] + "; written to \(output)")
+        } else {
+            print(text, terminator: "")
+        }
+    } catch {
+        printError("mnist: \(path): \(error)")
+        exit(1)
+    }
+}
+
+/// The model saved by `mnist --save` in `path`, its preset and the file's metadata.
+private func loadSavedModel(_ path: String) throws -> (any Module, Preset, [String: String]) {
+    let url = URL(fileURLWithPath: path)
+    let metadata = try SafeTensors.read(from: url).metadata
+    guard let name = metadata[Key.preset], let preset = presets.first(where: { $0.name == name }) else {
+        throw SavedModelError(description: "not saved by `mnist --save` (no known model name in its metadata)")
+    }
+    var g = RandomGenerator(seed: 0)
+    let model = preset.build(&g)
+    try Checkpoint.load(into: model, from: url, strict: false)
+    return (model, preset, metadata)
+}
+
+private struct SavedModelError: Error, CustomStringConvertible { let description: String }
+
+/// True if `path` looks like a safetensors file (an 8-byte header length, then `{`);
+/// anything else is read as a predictions file.
+private func isSafeTensorsFile(_ path: String) throws -> Bool {
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+        throw SavedModelError(description: "cannot open it (no such file, or not readable)")
+    }
+    defer { try? handle.close() }
+    let head = try handle.read(upToCount: 9) ?? Data()
+    return head.count == 9 && head[head.startIndex + 8] == UInt8(ascii: "{")
+}
+
+private func accuracy(_ predicted: [Int], _ labels: [Int]) -> Double {
+    Double(zip(predicted, labels).filter { $0 == $1 }.count) / Double(max(labels.count, 1))
 }
 
 /// Redraws the one-line progress bar on standard error.

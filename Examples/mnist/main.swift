@@ -22,6 +22,8 @@ case "list":
     }
 case "ensemble":
     runEnsemble(options)
+case "predict":
+    runPredict(options)
 default:
     runTraining(options)
 }
