@@ -16,23 +16,28 @@ extension Tensor {
         }
         let constantMask = mask.detached().cast(to: dtype)
         Tensor.checkBinaryMask(constantMask)
-        let scaled = withoutGradients { constantMask * (1 / keepProbability) }
-        let out = Tensor.zipElements(self, scaled, MulKernel.self, op: "dropout")
-        return out.recorded("dropout", self) { g, _ in
-            [g.dropout(mask: constantMask, keepProbability: keepProbability)]
-        }
+        return scaledDropout(withoutGradients { constantMask * (1 / keepProbability) })
+    }
+
+    /// `self · scaledMask`, recorded as `dropout`; the backward applies the same scaled mask
+    /// to the gradient (checked and scaled once, in `dropout(mask:keepProbability:)`).
+    private func scaledDropout(_ scaledMask: Tensor) -> Tensor {
+        let out = Tensor.zipElements(self, scaledMask, MulKernel.self, op: "dropout")
+        return out.recorded("dropout", self) { g, _ in [g.scaledDropout(scaledMask)] }
     }
 
     /// Stops unless every element of `mask` is 0 or 1: any other value would silently
-    /// rescale the kept activations.
+    /// rescale the kept activations. (One pass with no early exit, so that it vectorizes.)
     private static func checkBinaryMask(_ mask: Tensor) {
-        func firstBad<T: TensorScalar>(_: T.Type) -> Double? {
-            let m = mask.storage.pointer(as: T.self)
-            for i in 0..<mask.count where m[i] != 0 && m[i] != 1 { return m[i].doubleValue }
-            return nil
+        func allBinary<T: TensorScalar>(_: T.Type) -> Bool {
+            let m = UnsafeBufferPointer(start: mask.storage.pointer(as: T.self), count: mask.count)
+            var bad = false
+            for v in m { bad = bad || (v != 0 && v != 1) }
+            return !bad
         }
-        let bad = mask.dtype == .float32 ? firstBad(Float.self) : firstBad(Double.self)
-        if let bad { opFailure("dropout", "mask must hold only 0 and 1, found \(bad)") }
+        guard !(mask.dtype == .float32 ? allBinary(Float.self) : allBinary(Double.self)) else { return }
+        let bad = mask.scalars.first { $0 != 0 && $0 != 1 }!
+        opFailure("dropout", "mask must hold only 0 and 1, found \(bad)")
     }
 
     /// A Bernoulli mask: each element is 1 with probability `keepProbability` (in [0, 1])
