@@ -26,7 +26,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         .target(name: "Nabla", dependencies: ["CNablaKernels"], path: "Sources/Nabla"),
-        .target(name: "NablaNN", dependencies: ["Nabla"], path: "Sources/NablaNN"),
+        .target(name: "NablaNN", dependencies: ["Nabla", "CNablaKernels"], path: "Sources/NablaNN"),
         .target(name: "NablaData", dependencies: ["Nabla", "CNablaKernels", "CZlib"], path: "Sources/NablaData"),
 
         // What the example programs share: models of the book and the benchmarks, the

@@ -164,6 +164,13 @@ void nabla_gather_rows_u8_f32(const uint8_t *src, long rowBytes, const long *row
 /// Hints the CPU to fetch rows `rows[k]` of `src` (rowBytes each) into the caches.
 void nabla_prefetch_rows(const uint8_t *src, long rowBytes, const long *rows, long count);
 
+/// Plain SGD on a parameter buffer: w[j] ← w[j] − lr·(g[j] + wd·w[j]) for j < n (wd = 0:
+/// w[j] − lr·g[j]), each element with separate multiplies and adds in that order, so every
+/// path and thread count gives the scalar formula's bits. Updates of more than 64 Ki
+/// elements are split across the kernel threads.
+void nabla_sgd_update_f32(float *w, const float *g, long n, float lr, float wd);
+void nabla_sgd_update_f64(double *w, const double *g, long n, double lr, double wd);
+
 #ifdef __cplusplus
 }
 #endif

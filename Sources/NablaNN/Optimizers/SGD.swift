@@ -1,3 +1,4 @@
+import CNablaKernels
 import Nabla
 
 /// Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight decay,
@@ -72,11 +73,21 @@ public final class SGD: Optimizer {
         let wd = T(entries[i].weightDecay), mu = T(momentum), keep = T(1 - dampening)
         let decays = entries[i].weightDecay != 0
         guard momentum != 0 else {
+            // w ← w − η·(g + λ·w) in the C kernel (wide vectors, threads for big tensors),
+            // with the same operations in the same order as the Swift loops below.
             grad.withUnsafeBufferPointer(as: T.self) { g in
                 p.value.withUnsafeMutableBufferPointer(as: T.self) { w in
-                    for j in 0..<w.count {
-                        let d = decays ? g[j] + wd * w[j] : g[j]
-                        w[j] -= lr * d
+                    guard let wp = w.baseAddress, let gp = g.baseAddress else { return }
+                    if T.self == Float.self {
+                        nabla_sgd_update_f32(UnsafeMutableRawPointer(wp).assumingMemoryBound(to: Float.self),
+                                             UnsafeRawPointer(gp).assumingMemoryBound(to: Float.self), w.count,
+                                             Float(learningRate * entries[i].learningRateScale),
+                                             decays ? Float(entries[i].weightDecay) : 0)
+                    } else {
+                        nabla_sgd_update_f64(UnsafeMutableRawPointer(wp).assumingMemoryBound(to: Double.self),
+                                             UnsafeRawPointer(gp).assumingMemoryBound(to: Double.self), w.count,
+                                             learningRate * entries[i].learningRateScale,
+                                             decays ? entries[i].weightDecay : 0)
                     }
                 }
             }
