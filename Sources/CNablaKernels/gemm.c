@@ -24,8 +24,12 @@
 // That holds for tiles 128 bytes wide (AVX-512: 32 floats or 16 doubles). With 64-byte
 // tiles (AVX2, portable) A is streamed twice as often: strided wins at 64x128x784
 // (97 vs 82 GFLOPS, 600 KiB of inputs) and loses at 256^3 (92 vs 103, 512 KiB).
+// On two threads each thread streams all of B for its rows, and the packed path shares
+// one packed B: at n = 1024 (8 MiB) packing won on a Zen 4, 2026-12-02 (C harness,
+// six alternating rounds, medians: 171 against 160 GFLOPS; one thread 87 either way),
+// so the limit is 4 MiB (n <= 724); n = 512 (2 MiB) stays strided (200 against 199).
 #ifndef GEMM_UNPACKED_BYTES
-#define GEMM_UNPACKED_BYTES (8.0 * 1024 * 1024)
+#define GEMM_UNPACKED_BYTES (4.0 * 1024 * 1024)
 #endif
 #ifndef GEMM_UNPACKED_BYTES_NARROW
 #define GEMM_UNPACKED_BYTES_NARROW (384.0 * 1024)

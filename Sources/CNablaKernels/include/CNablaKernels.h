@@ -74,7 +74,7 @@ void nabla_dgemm(int transA, int transB, long M, long N, long K, double alpha,
 /// Tuning and testing knob for both GEMMs (process-wide): products whose op(A) and op(B) together take at
 /// most `bytes` bytes use the strided path (no copies; A and B read in place), larger
 /// ones the packed, cache-blocked path. A negative value restores the measured default
-/// (8 MiB with AVX-512, 384 KiB otherwise). 0 forces packing for every product.
+/// (4 MiB with AVX-512, 384 KiB otherwise). 0 forces packing for every product.
 void nabla_gemm_set_strided_limit(long bytes);
 /// The value set by nabla_gemm_set_strided_limit, or by nabla_set_thread_settings on the
 /// calling thread (-1 when the default is in effect).
