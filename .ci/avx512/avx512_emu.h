@@ -101,6 +101,8 @@ EMU_BIN_PS(emu_mm512_div_ps, x / y)
 // MINPS/MAXPS: (a < b) ? a : b, (a > b) ? a : b: the second operand wins on NaN and on ±0.
 EMU_BIN_PS(emu_mm512_min_ps, x < y ? x : y)
 EMU_BIN_PS(emu_mm512_max_ps, x > y ? x : y)
+EMU_BIN_PD(emu_mm512_add_pd, x + y)
+EMU_BIN_PD(emu_mm512_sub_pd, x - y)
 EMU_BIN_PD(emu_mm512_mul_pd, x * y)
 
 EMU_FN emu_m512 emu_mm512_fmadd_ps(emu_m512 a, emu_m512 b, emu_m512 c) {
@@ -423,6 +425,10 @@ EMU_FN emu_m512 emu_mm512_getmant_ps_(emu_m512 a, int interv, int sc) {
 #define _mm512_max_ps emu_mm512_max_ps
 #undef _mm512_mul_pd
 #define _mm512_mul_pd emu_mm512_mul_pd
+#undef _mm512_add_pd
+#define _mm512_add_pd emu_mm512_add_pd
+#undef _mm512_sub_pd
+#define _mm512_sub_pd emu_mm512_sub_pd
 #undef _mm512_fmadd_ps
 #define _mm512_fmadd_ps emu_mm512_fmadd_ps
 #undef _mm512_fnmadd_ps

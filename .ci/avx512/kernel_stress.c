@@ -150,6 +150,28 @@ static void test_gather(int isa) {
     }
 }
 
+// Plain SGD against the portable path bit for bit, on exact-size buffers of every length up
+// to 100 and a few past the 64 Ki thread split, with and without decay, float and double.
+static void test_sgd(int isa) {
+    for (long n = 1; n <= 100 + 3; n++) {
+        long len = n <= 100 ? n : 65536 * (n - 100) + irand(1, 40);
+        float *w1 = malloc(len * 4), *w2 = malloc(len * 4), *g = malloc(len * 4);
+        double *d1 = malloc(len * 8), *d2 = malloc(len * 8), *gd = malloc(len * 8);
+        for (long i = 0; i < len; i++) {
+            w1[i] = w2[i] = (float)(urand() * 2 - 1); g[i] = (float)(urand() * 2 - 1);
+            d1[i] = d2[i] = urand() * 2 - 1; gd[i] = urand() * 2 - 1;
+        }
+        float wd = n % 2 ? 0.0f : 1e-3f;
+        use(isa, irand(1, 2), -1);
+        nabla_sgd_update_f32(w1, g, len, 0.37f, wd); nabla_sgd_update_f64(d1, gd, len, 0.37, wd);
+        use(0, 1, -1);
+        nabla_sgd_update_f32(w2, g, len, 0.37f, wd); nabla_sgd_update_f64(d2, gd, len, 0.37, wd);
+        nabla_clear_thread_settings();
+        if (memcmp(w1, w2, len * 4) || memcmp(d1, d2, len * 8)) FAIL("sgd isa %d n %ld", isa, len);
+        free(w1); free(w2); free(g); free(d1); free(d2); free(gd);
+    }
+}
+
 static void test_wino(int isa) {
     for (int it = 0; it < 40; it++) {
         long N = irand(1, 3), C = irand(1, 10), K = irand(1, 10), H = irand(5, 19), W = irand(5, 19), ph = irand(0, 2), pw = irand(0, 2);
@@ -184,6 +206,7 @@ int main(int argc, char **argv) {
     printf("testing isa %d (in effect: %d %s)\n", isa, nabla_kernels_isa(), nabla_kernels_isa_name(nabla_kernels_isa()));
     nabla_clear_thread_settings();
     test_gather(isa); printf("gather done, fails %d\n", fails);
+    test_sgd(isa); printf("sgd done, fails %d\n", fails);
     test_pool(isa); printf("pool done, fails %d\n", fails);
     test_im2col(isa); printf("im2col done, fails %d\n", fails);
     test_vmath(isa); printf("vmath done, fails %d\n", fails);
