@@ -9,8 +9,10 @@
 
 // Body shared by the packed and the strided kernels. `mra` is how many rows of A may be
 // read (rows past it are aliased to row 0 and their results dropped); the packed kernel
-// passes MR, a constant, since packed panels are zero-padded.
-NABLA_INLINE NABLA_AVX512 void k_f32_6x32(long kc, const float *a, long rsa, long csa,
+// passes MR, a constant, since packed panels are zero-padded. ROWS (5 or 6, a constant
+// once inlined) is how many rows are multiplied: a tile of at most 5 rows skips the sixth
+// row's FMAs, so the strided path can cover M exactly with 6- and 5-row tiles.
+NABLA_INLINE NABLA_AVX512 void k_f32_6x32(const int ROWS, long kc, const float *a, long rsa, long csa,
                                           const float *b, long rsb, float alpha, float beta,
                                           float *c, long ldc, long mra, long mr, long nr,
                                           int maskb) {
@@ -31,7 +33,7 @@ NABLA_INLINE NABLA_AVX512 void k_f32_6x32(long kc, const float *a, long rsa, lon
         x = _mm512_set1_ps(a[o2]); c20 = _mm512_fmadd_ps(x, b0, c20); c21 = _mm512_fmadd_ps(x, b1, c21);
         x = _mm512_set1_ps(a[o3]); c30 = _mm512_fmadd_ps(x, b0, c30); c31 = _mm512_fmadd_ps(x, b1, c31);
         x = _mm512_set1_ps(a[o4]); c40 = _mm512_fmadd_ps(x, b0, c40); c41 = _mm512_fmadd_ps(x, b1, c41);
-        x = _mm512_set1_ps(a[o5]); c50 = _mm512_fmadd_ps(x, b0, c50); c51 = _mm512_fmadd_ps(x, b1, c51);
+        if (ROWS > 5) { x = _mm512_set1_ps(a[o5]); c50 = _mm512_fmadd_ps(x, b0, c50); c51 = _mm512_fmadd_ps(x, b1, c51); }
         a += csa;
         b += rsb;
     }
@@ -57,12 +59,13 @@ static NABLA_AVX512 void sgemm_packed_avx512(long kc, const float *a, long rsa, 
                                              const float *b, long rsb, float alpha, float beta,
                                              float *c, long ldc, long mr, long nr) {
     (void)rsa; (void)csa; (void)rsb;
-    k_f32_6x32(kc, a, 1, 6, b, 32, alpha, beta, c, ldc, 6, mr, nr, 0);
+    k_f32_6x32(6, kc, a, 1, 6, b, 32, alpha, beta, c, ldc, 6, mr, nr, 0);
 }
 static NABLA_AVX512 void sgemm_general_avx512(long kc, const float *a, long rsa, long csa,
                                               const float *b, long rsb, float alpha, float beta,
                                               float *c, long ldc, long mr, long nr) {
-    k_f32_6x32(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, nr < NR);
+    if (mr <= 5) k_f32_6x32(5, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, nr < NR);
+    else k_f32_6x32(6, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, nr < NR);
 }
 #undef NR
 
@@ -204,9 +207,9 @@ NABLA_AVX512 static void sgemm_dot_avx512(long M, long N, long K, float alpha, c
 
 const nabla_gemm_f32_impl nabla_sgemm_avx512 = {6, 32, sgemm_packed_avx512, sgemm_general_avx512,
                                                 sgemm_pack_bt_avx512, 12, 16, sgemm_narrow_avx512,
-                                                sgemm_dot_avx512, 512, 256};
+                                                sgemm_dot_avx512, 512, 256, 5};
 
-NABLA_INLINE NABLA_AVX512 void k_f64_6x16(long kc, const double *a, long rsa, long csa,
+NABLA_INLINE NABLA_AVX512 void k_f64_6x16(const int ROWS, long kc, const double *a, long rsa, long csa,
                                           const double *b, long rsb, double alpha, double beta,
                                           double *c, long ldc, long mra, long mr, long nr,
                                           int maskb) {
@@ -227,7 +230,7 @@ NABLA_INLINE NABLA_AVX512 void k_f64_6x16(long kc, const double *a, long rsa, lo
         x = _mm512_set1_pd(a[o2]); c20 = _mm512_fmadd_pd(x, b0, c20); c21 = _mm512_fmadd_pd(x, b1, c21);
         x = _mm512_set1_pd(a[o3]); c30 = _mm512_fmadd_pd(x, b0, c30); c31 = _mm512_fmadd_pd(x, b1, c31);
         x = _mm512_set1_pd(a[o4]); c40 = _mm512_fmadd_pd(x, b0, c40); c41 = _mm512_fmadd_pd(x, b1, c41);
-        x = _mm512_set1_pd(a[o5]); c50 = _mm512_fmadd_pd(x, b0, c50); c51 = _mm512_fmadd_pd(x, b1, c51);
+        if (ROWS > 5) { x = _mm512_set1_pd(a[o5]); c50 = _mm512_fmadd_pd(x, b0, c50); c51 = _mm512_fmadd_pd(x, b1, c51); }
         a += csa;
         b += rsb;
     }
@@ -253,12 +256,13 @@ static NABLA_AVX512 void dgemm_packed_avx512(long kc, const double *a, long rsa,
                                              const double *b, long rsb, double alpha, double beta,
                                              double *c, long ldc, long mr, long nr) {
     (void)rsa; (void)csa; (void)rsb;
-    k_f64_6x16(kc, a, 1, 6, b, 16, alpha, beta, c, ldc, 6, mr, nr, 0);
+    k_f64_6x16(6, kc, a, 1, 6, b, 16, alpha, beta, c, ldc, 6, mr, nr, 0);
 }
 static NABLA_AVX512 void dgemm_general_avx512(long kc, const double *a, long rsa, long csa,
                                               const double *b, long rsb, double alpha, double beta,
                                               double *c, long ldc, long mr, long nr) {
-    k_f64_6x16(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, nr < NR);
+    if (mr <= 5) k_f64_6x16(5, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, nr < NR);
+    else k_f64_6x16(6, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, nr < NR);
 }
 #undef NR
 
@@ -326,5 +330,6 @@ static NABLA_AVX512 void dgemm_narrow_avx512(long kc, const double *a, long rsa,
     }
 }
 const nabla_gemm_f64_impl nabla_dgemm_avx512 = {6, 16, dgemm_packed_avx512, dgemm_general_avx512,
-                                                dgemm_pack_bt_avx512, 12, 8, dgemm_narrow_avx512};
+                                                dgemm_pack_bt_avx512, 12, 8, dgemm_narrow_avx512,
+                                                0, 0, 0, 5};
 #endif

@@ -110,6 +110,19 @@ typedef struct {
                        // task must not choose differently from a single-threaded call
 } FN(gemm_job);
 
+// With a kernel set that has short tiles (mr_short = mr - 1, AVX-512: 6 and 5 rows): how
+// many of M's last rows to cover with short tiles so that no tile is ragged, e.g. M = 20 as
+// 5 + 5 + 5 + 5 rather than 6 + 6 + 6 + 2 (a ragged tile does a full tile's FMAs), M = 40
+// as 6·5 + 5·2. 0 when M is a multiple of mr or cannot be split so. Each element of C
+// goes through the same operations whatever the height of its tile.
+static long FN(short_tile_rows)(const IMPL *im, long M) {
+    const long mr = im->mr, ms = im->mr_short;
+    if (!ms || M % mr == 0) return 0;
+    for (long b = 1; b < mr && ms * b <= M; b++)
+        if ((M - ms * b) % mr == 0) return ms * b;
+    return 0;
+}
+
 // Small and mid-sized products: A is read in place through strides, and so is B unless
 // it is transposed (then it is copied into panels first). Loop order: one B panel
 // (K x NR, kept in L1/L2) against all row tiles of A.
@@ -119,6 +132,7 @@ static void FN(gemm_unpacked)(const FN(gemm_job) *g) {
     const long M = g->M, N = g->N, K = g->K;
     const long rsa = g->tA ? 1 : g->lda, csa = g->tA ? g->lda : 1;
     const T *bp = g->bpacked;
+    const long short_rows = FN(short_tile_rows)(im, M);
     if (g->tB && !bp) {
         size_t need = (size_t)K * (size_t)(((N + nr - 1) / nr) * nr);
         T *buf = FN(buffer)(&FN(tls_bpack), &FN(tls_bcap), need);
@@ -131,12 +145,14 @@ static void FN(gemm_unpacked)(const FN(gemm_job) *g) {
         const T *b = bp ? bp + j * K : g->B + j;
         long rsb = bp ? nr : g->ldb;
         UKR kern = im->general;
-        long step = mr;
-        if (im->narrow && nrr <= im->nr_n) { kern = im->narrow; step = im->mr_n; }
-        for (long i = 0; i < M; i += step) {
-            long mrr = M - i < step ? M - i : step;
+        long step = mr, tail = short_rows;
+        if (im->narrow && nrr <= im->nr_n) { kern = im->narrow; step = im->mr_n; tail = 0; }
+        for (long i = 0; i < M;) {
+            long h = M - i <= tail ? im->mr_short : step;
+            long mrr = M - i < h ? M - i : h;
             kern(K, g->A + i * rsa, rsa, csa, b, rsb, g->alpha, g->beta,
                  g->C + i * g->ldc + j, g->ldc, mrr, nrr);
+            i += mrr;
         }
     }
 }

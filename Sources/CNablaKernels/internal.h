@@ -83,6 +83,9 @@ typedef struct {
     nabla_dot_f32 dot;        // optional (0: not used)
     // A·Bᵀ goes to `dot` when M·N <= dot_max_outputs and K >= dot_min_k (see use_dot).
     long dot_max_outputs, dot_min_k;
+    // Optional (0: none): `general` given at most mr_short rows does only mr_short rows of
+    // work, so the strided path covers M exactly with tiles of mr and mr_short rows.
+    int mr_short;
 } nabla_gemm_f32_impl;
 typedef struct {
     int mr, nr;
@@ -93,6 +96,7 @@ typedef struct {
     nabla_ukr_f64 narrow;
     nabla_dot_f64 dot;
     long dot_max_outputs, dot_min_k;
+    int mr_short;
 } nabla_gemm_f64_impl;
 
 extern const nabla_gemm_f32_impl nabla_sgemm_portable, nabla_sgemm_avx2, nabla_sgemm_avx512;
