@@ -6,7 +6,9 @@
 #if NABLA_X86
 #include <immintrin.h>
 
-NABLA_INLINE NABLA_AVX2 void k_f32_6x16(long kc, const float *a, long rsa, long csa,
+// ROWS (5 or 6, a constant once inlined): how many rows are multiplied; a tile of at most 5
+// rows skips the sixth row's FMAs (see mr_short in internal.h). Likewise for double below.
+NABLA_INLINE NABLA_AVX2 void k_f32_6x16(const int ROWS, long kc, const float *a, long rsa, long csa,
                                         const float *b, long rsb, float alpha, float beta,
                                         float *c, long ldc, long mra, long mr, long nr,
                                         int maskb) {
@@ -38,7 +40,7 @@ NABLA_INLINE NABLA_AVX2 void k_f32_6x16(long kc, const float *a, long rsa, long 
         x = _mm256_broadcast_ss(a + o2); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
         x = _mm256_broadcast_ss(a + o3); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
         x = _mm256_broadcast_ss(a + o4); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(a + o5); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+        if (ROWS > 5) { x = _mm256_broadcast_ss(a + o5); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51); }
         a += csa;
         b += rsb;
     }
@@ -77,14 +79,19 @@ static NABLA_AVX2 void sgemm_packed_avx2(long kc, const float *a, long rsa, long
                                          const float *b, long rsb, float alpha, float beta,
                                          float *c, long ldc, long mr, long nr) {
     (void)rsa; (void)csa; (void)rsb;
-    k_f32_6x16(kc, a, 1, 6, b, 16, alpha, beta, c, ldc, 6, mr, nr, 0);
+    k_f32_6x16(6, kc, a, 1, 6, b, 16, alpha, beta, c, ldc, 6, mr, nr, 0);
 }
 static NABLA_AVX2 void sgemm_general_avx2(long kc, const float *a, long rsa, long csa,
                                           const float *b, long rsb, float alpha, float beta,
                                           float *c, long ldc, long mr, long nr) {
     // Two copies of the kernel: whole panels read B plainly, the last ragged one masked.
-    if (nr >= 16) k_f32_6x16(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, 16, 0);
-    else k_f32_6x16(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, 1);
+    if (mr <= 5) {
+        if (nr >= 16) k_f32_6x16(5, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, 16, 0);
+        else k_f32_6x16(5, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, 1);
+    } else {
+        if (nr >= 16) k_f32_6x16(6, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, 16, 0);
+        else k_f32_6x16(6, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, 1);
+    }
 }
 // Transposed-B packing (see nabla_packbt_f32): 8x8 blocks through registers, 8 rows of B
 // (8 output columns) by 8 values of k at a time. Ragged k uses masked loads (which never
@@ -195,9 +202,9 @@ NABLA_AVX2 static void sgemm_dot_avx2(long M, long N, long K, float alpha, const
 }
 
 const nabla_gemm_f32_impl nabla_sgemm_avx2 = {6, 16, sgemm_packed_avx2, sgemm_general_avx2,
-                                              sgemm_pack_bt_avx2, 0, 0, 0, sgemm_dot_avx2, 8192, 64};
+                                              sgemm_pack_bt_avx2, 0, 0, 0, sgemm_dot_avx2, 8192, 64, 5};
 
-NABLA_INLINE NABLA_AVX2 void k_f64_6x8(long kc, const double *a, long rsa, long csa,
+NABLA_INLINE NABLA_AVX2 void k_f64_6x8(const int ROWS, long kc, const double *a, long rsa, long csa,
                                        const double *b, long rsb, double alpha, double beta,
                                        double *c, long ldc, long mra, long mr, long nr,
                                        int maskb) {
@@ -223,7 +230,7 @@ NABLA_INLINE NABLA_AVX2 void k_f64_6x8(long kc, const double *a, long rsa, long 
         x = _mm256_broadcast_sd(a + o2); c20 = _mm256_fmadd_pd(x, b0, c20); c21 = _mm256_fmadd_pd(x, b1, c21);
         x = _mm256_broadcast_sd(a + o3); c30 = _mm256_fmadd_pd(x, b0, c30); c31 = _mm256_fmadd_pd(x, b1, c31);
         x = _mm256_broadcast_sd(a + o4); c40 = _mm256_fmadd_pd(x, b0, c40); c41 = _mm256_fmadd_pd(x, b1, c41);
-        x = _mm256_broadcast_sd(a + o5); c50 = _mm256_fmadd_pd(x, b0, c50); c51 = _mm256_fmadd_pd(x, b1, c51);
+        if (ROWS > 5) { x = _mm256_broadcast_sd(a + o5); c50 = _mm256_fmadd_pd(x, b0, c50); c51 = _mm256_fmadd_pd(x, b1, c51); }
         a += csa;
         b += rsb;
     }
@@ -262,13 +269,19 @@ static NABLA_AVX2 void dgemm_packed_avx2(long kc, const double *a, long rsa, lon
                                          const double *b, long rsb, double alpha, double beta,
                                          double *c, long ldc, long mr, long nr) {
     (void)rsa; (void)csa; (void)rsb;
-    k_f64_6x8(kc, a, 1, 6, b, 8, alpha, beta, c, ldc, 6, mr, nr, 0);
+    k_f64_6x8(6, kc, a, 1, 6, b, 8, alpha, beta, c, ldc, 6, mr, nr, 0);
 }
 static NABLA_AVX2 void dgemm_general_avx2(long kc, const double *a, long rsa, long csa,
                                           const double *b, long rsb, double alpha, double beta,
                                           double *c, long ldc, long mr, long nr) {
-    if (nr >= 8) k_f64_6x8(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, 8, 0);
-    else k_f64_6x8(kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, 1);
+    if (mr <= 5) {
+        if (nr >= 8) k_f64_6x8(5, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, 8, 0);
+        else k_f64_6x8(5, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, 1);
+    } else {
+        if (nr >= 8) k_f64_6x8(6, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, 8, 0);
+        else k_f64_6x8(6, kc, a, rsa, csa, b, rsb, alpha, beta, c, ldc, mr, mr, nr, 1);
+    }
 }
-const nabla_gemm_f64_impl nabla_dgemm_avx2 = {6, 8, dgemm_packed_avx2, dgemm_general_avx2, 0, 0, 0, 0};
+const nabla_gemm_f64_impl nabla_dgemm_avx2 = {6, 8, dgemm_packed_avx2, dgemm_general_avx2, 0, 0, 0, 0,
+                                              0, 0, 0, 5};
 #endif

@@ -110,11 +110,11 @@ typedef struct {
                        // task must not choose differently from a single-threaded call
 } FN(gemm_job);
 
-// With a kernel set that has short tiles (mr_short = mr - 1, AVX-512: 6 and 5 rows): how
-// many of M's last rows to cover with short tiles so that no tile is ragged, e.g. M = 20 as
-// 5 + 5 + 5 + 5 rather than 6 + 6 + 6 + 2 (a ragged tile does a full tile's FMAs), M = 40
-// as 6·5 + 5·2. 0 when M is a multiple of mr or cannot be split so. Each element of C
-// goes through the same operations whatever the height of its tile.
+// With a kernel set that has short tiles (mr_short = mr - 1; AVX-512 and AVX2: 6 and 5
+// rows): how many of M's last rows to cover with short tiles so that no tile is ragged,
+// e.g. M = 20 as 5 + 5 + 5 + 5 rather than 6 + 6 + 6 + 2 (a ragged tile does a full tile's
+// FMAs), M = 40 as 6·5 + 5·2. 0 when M is a multiple of mr or cannot be split so. Each
+// element of C goes through the same operations whatever the height of its tile.
 static long FN(short_tile_rows)(const IMPL *im, long M) {
     const long mr = im->mr, ms = im->mr_short;
     if (!ms || M % mr == 0) return 0;
