@@ -280,6 +280,18 @@ private let cube = Tensor.arange(0, 24).reshaped(2, 3, 4)
         String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
     }
 
+    @Test func dropoutWithANonBinaryMaskFails() async {
+        let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.zeros([3]).dropout(mask: Tensor([1, 0.5, 0] as [Float]), keepProbability: 0.5)
+        }
+        #expect(message(r).contains("dropout: mask must hold only 0 and 1, found 0.5"))
+        // A float64 value that would round to 1 as a Float is still named, not lost.
+        let r64 = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.zeros([2], dtype: .float64).dropout(mask: Tensor([1, 1 + 1e-12] as [Double]), keepProbability: 0.5)
+        }
+        #expect(message(r64).contains("dropout: mask must hold only 0 and 1, found 1.000000000001"))
+    }
+
     @Test func sliceOnAMissingAxisFails() async {
         let r = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor.zeros([2, 3]).slice(axis: 5, start: 0, end: 1)

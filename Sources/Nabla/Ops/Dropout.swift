@@ -36,7 +36,8 @@ extension Tensor {
             return !bad
         }
         guard !(mask.dtype == .float32 ? allBinary(Float.self) : allBinary(Double.self)) else { return }
-        let bad = mask.scalars.first { $0 != 0 && $0 != 1 }!
+        // In the mask's own precision: a float64 value near 1 may round to 1 as a Float.
+        let bad = mask.scalars(as: Double.self).first { $0 != 0 && $0 != 1 } ?? .nan
         opFailure("dropout", "mask must hold only 0 and 1, found \(bad)")
     }
 
