@@ -246,6 +246,16 @@ EMU_FN emu_m512i emu_mm512_add_epi32(emu_m512i a, emu_m512i b) {
     for (int i = 0; i < 16; i++) r.u32[i] = a.u32[i] + b.u32[i];
     return r;
 }
+EMU_FN __mmask16 emu_mm512_cmpeq_epi32_mask(emu_m512i a, emu_m512i b) {
+    unsigned k = 0;
+    for (int i = 0; i < 16; i++) k |= (unsigned)(a.i32[i] == b.i32[i]) << i;
+    return (__mmask16)k;
+}
+EMU_FN emu_m512i emu_mm512_setzero_si512(void) {
+    emu_m512i r;
+    memset(&r, 0, sizeof r);
+    return r;
+}
 EMU_FN emu_m512i emu_mm512_slli_epi32(emu_m512i a, unsigned imm) {
     emu_m512i r;
     for (int i = 0; i < 16; i++) r.u32[i] = imm > 31 ? 0 : a.u32[i] << imm;
@@ -467,6 +477,10 @@ EMU_FN emu_m512 emu_mm512_getmant_ps_(emu_m512 a, int interv, int sc) {
 #define _mm512_permutex2var_ps emu_mm512_permutex2var_ps
 #undef _mm512_add_epi32
 #define _mm512_add_epi32 emu_mm512_add_epi32
+#undef _mm512_cmpeq_epi32_mask
+#define _mm512_cmpeq_epi32_mask emu_mm512_cmpeq_epi32_mask
+#undef _mm512_setzero_si512
+#define _mm512_setzero_si512 emu_mm512_setzero_si512
 #undef _mm512_slli_epi32
 #define _mm512_slli_epi32 emu_mm512_slli_epi32
 #undef _mm512_and_si512

@@ -131,6 +131,22 @@ static void test_pool(int isa) {
         use(0, 1, -1); nabla_maxpool2x2_f32(x, y2, i2, P, H, W, OH, OW);
         nabla_clear_thread_settings();
         if (memcmp(y1, y2, P * OH * OW * 4) || memcmp(i1, i2, P * OH * OW * 4)) FAIL("maxpool isa %d P%ld H%ld W%ld OW%ld", isa, P, H, W, OW);
+        // over max(x, 0): the pooling of the ReLU's output
+        float *xr = malloc(P * H * W * 4);
+        for (long i = 0; i < P * H * W; i++) xr[i] = x[i] > 0 ? x[i] : 0.0f;
+        use(isa, 1, -1); nabla_relu_maxpool2x2_f32(x, y1, i1, P, H, W, OH, OW);
+        use(0, 1, -1); nabla_maxpool2x2_f32(xr, y2, i2, P, H, W, OH, OW);
+        nabla_clear_thread_settings();
+        if (memcmp(y1, y2, P * OH * OW * 4) || memcmp(i1, i2, P * OH * OW * 4)) FAIL("relu maxpool isa %d P%ld H%ld W%ld OW%ld", isa, P, H, W, OW);
+        free(xr);
+        // the backward through those indices, into exact-size planes
+        float *g1 = malloc(P * H * W * 4), *g2 = malloc(P * H * W * 4);
+        for (long i = 0; i < P * H * W; i++) g1[i] = g2[i] = NAN;
+        use(isa, 1, -1); nabla_maxpool2x2_backward_f32(y1, i1, g1, P, H, W, OH, OW);
+        use(0, 1, -1); nabla_maxpool2x2_backward_f32(y1, i1, g2, P, H, W, OH, OW);
+        nabla_clear_thread_settings();
+        if (memcmp(g1, g2, P * H * W * 4)) FAIL("maxpool backward isa %d P%ld H%ld W%ld OW%ld", isa, P, H, W, OW);
+        free(g1); free(g2);
         free(x); free(y1); free(y2); free(i1); free(i2);
     }
 }
@@ -147,6 +163,24 @@ static void test_gather(int isa) {
         for (long k = 0; k < cnt; k++) for (long j = 0; j < rb; j++)
             if (d1[k * rb + j] != (float)((double)src[idx[k] * rb + j] * scale)) { FAIL("gather isa %d rb %ld", isa, rb); k = cnt; break; }
         free(src); free(d1);
+    }
+}
+
+// ReLU and its backward against the portable path bit for bit, exact-size buffers.
+static void test_relu(int isa) {
+    for (long n = 1; n <= 100; n++) {
+        float *x = malloc(n * 4), *g = malloc(n * 4), *y1 = malloc(n * 4), *y2 = malloc(n * 4);
+        float *b1 = malloc(n * 4), *b2 = malloc(n * 4);
+        for (long i = 0; i < n; i++) {
+            double u = urand();
+            x[i] = u < 0.05 ? NAN : u < 0.1 ? -0.0f : u < 0.15 ? 0.0f : (float)(urand() * 4 - 2);
+            g[i] = (float)(urand() * 4 - 2);
+        }
+        use(isa, 1, -1); nabla_vrelu_f32(x, y1, n); nabla_vrelu_backward_f32(g, x, b1, n);
+        use(0, 1, -1); nabla_vrelu_f32(x, y2, n); nabla_vrelu_backward_f32(g, x, b2, n);
+        nabla_clear_thread_settings();
+        if (memcmp(y1, y2, n * 4) || memcmp(b1, b2, n * 4)) FAIL("relu isa %d n %ld", isa, n);
+        free(x); free(g); free(y1); free(y2); free(b1); free(b2);
     }
 }
 
@@ -208,6 +242,7 @@ int main(int argc, char **argv) {
     test_gather(isa); printf("gather done, fails %d\n", fails);
     test_sgd(isa); printf("sgd done, fails %d\n", fails);
     test_pool(isa); printf("pool done, fails %d\n", fails);
+    test_relu(isa); printf("relu done, fails %d\n", fails);
     test_im2col(isa); printf("im2col done, fails %d\n", fails);
     test_vmath(isa); printf("vmath done, fails %d\n", fails);
     test_gemm(isa, 0); test_gemm(isa, 1); printf("gemm done, fails %d\n", fails);

@@ -197,6 +197,26 @@ struct BatchNormTests {
     }
 }
 
+extension PoolingTests {
+    /// In a Sequential, a ReLU followed by a MaxPool2D runs fused (`MaxPool2D.ofReLU`): the
+    /// same outputs and the same gradients, bit for bit, as the layers run one by one.
+    @Test func afterReLUInSequentialMatchesTheLayersRunOneByOne() {
+        func model() -> Sequential {
+            Sequential([Conv2D(2, 3, kernelSize: 3, seed: 5), ReLU(), MaxPool2D(kernelSize: 2),
+                        Flatten(), Dense(3 * 3 * 3, 2, seed: 7)])
+        }
+        let fused = model(), plain = model()
+        let x = Tensor.randomNormal([4, 2, 8, 8], dtype: .float32, seed: 8)
+        let yf = fused(x)
+        let yp = plain.layers.reduce(x) { h, layer in layer(h) }   // no fusion
+        #expect(yf.scalars == yp.scalars)
+        yf.sum().backward(); yp.sum().backward()
+        for (a, b) in zip(fused.parameters(), plain.parameters()) {
+            #expect(a.grad!.scalars == b.grad!.scalars)
+        }
+    }
+}
+
 @Suite("LayerNorm")
 struct LayerNormTests {
     @Test func normalizesEachSampleOverTrailingDimensions() {

@@ -318,6 +318,39 @@ private let gradientCases: [ConvCase] = [
         expectGradientsCorrect([x]) { t in t[0].maxPool2d(kernelSize: (3, 2), stride: (1, 2), padding: (1, 1)) }
     }
 
+    /// `reluMaxPool2d` is `relu().maxPool2d` to the bit: values, first-order gradients
+    /// (random upstream gradients, so each element's share is checked) and the gradient of a
+    /// gradient, in float32 (the fused kernel) on sizes with uncovered rows and columns, with
+    /// many ties at 0 and some NaNs; float64, rank 3 and other windows take the two-op path.
+    @Test func reluMaxPoolIsReLUThenMaxPoolToTheBit() {
+        for (index, (shape, dtype)) in [([2, 3, 8, 8], DType.float32), ([3, 2, 7, 11], .float32), ([1, 2, 24, 24], .float32),
+                                         ([2, 2, 5, 6], .float64), ([3, 6, 9], .float32)].enumerated() {
+            let seed = UInt64(300 + 10 * index)
+            var scalars = Tensor.randomNormal(shape, dtype: .float64, seed: seed).scalars(as: Double.self)
+            for k in stride(from: 0, to: scalars.count, by: 7) { scalars[k] = 0 }
+            if dtype == .float32 { scalars[3] = .nan; scalars[scalars.count - 2] = .nan }
+            let x0 = Tensor(shape: shape, scalars: scalars, dtype: dtype)
+            let pooledShape = shape.dropLast(2) + [shape[shape.count - 2] / 2, shape[shape.count - 1] / 2]
+            let r0 = Tensor.randomNormal(Array(pooledShape), dtype: dtype, seed: seed + 1)
+            let s0 = Tensor.randomNormal(shape, dtype: dtype, seed: seed + 2)
+            func run(fused: Bool) -> [[UInt64]] {
+                let x = x0.requiringGrad(), r = r0.requiringGrad()
+                let y = fused ? x.reluMaxPool2d(kernelSize: (2, 2)) : x.relu().maxPool2d(2)
+                let gx = gradients(of: (y * r).sum(), withRespectTo: [x], createGraph: true)[0]
+                let gr = gradients(of: (gx * s0).sum(), withRespectTo: [r])[0]
+                return [y, gx, gr].map { t in t.scalars(as: Double.self).map(\.bitPattern) }
+            }
+            let fused = run(fused: true), plain = run(fused: false)
+            for (name, (a, b)) in zip(["values", "gradient", "second order"], zip(fused, plain)) {
+                #expect(a == b, "\(name), shape \(shape) \(dtype)")
+            }
+            #expect(Set(fused[1]).count > 2, "shape \(shape): gradients reach several elements")
+        }
+        let x = randn([1, 1, 5, 5], seed: 83)
+        expectClose(x.reluMaxPool2d(kernelSize: (3, 3), stride: (1, 1), padding: (1, 1)),
+                    x.relu().maxPool2d(kernelSize: (3, 3), stride: (1, 1), padding: (1, 1)))
+    }
+
     @Test func maxPoolSecondOrderIsCorrect() {
         let x = randn([1, 2, 4, 4], seed: 82)
         expectSecondOrderCorrect([x]) { t in t[0].maxPool2d(kernelSize: (2, 2), stride: (1, 1)).square() }

@@ -602,6 +602,64 @@ extension KernelTests {
                 nabla_maxpool2x2_f32(x, &y, &index, planes, h, w, oh, ow)
                 #expect(index == wantIndex, "indices \(h)×\(w) isa \(isa)")
                 #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "values \(h)×\(w) isa \(isa)")
+                // Over max(x, 0) in registers: the pooling of the ReLU kernel's output.
+                let relu = x.map { $0 > 0 ? $0 : 0 }
+                var wantR = y, wantRIndex = index, yR = y, indexR = index
+                nabla_maxpool2x2_f32(relu, &wantR, &wantRIndex, planes, h, w, oh, ow)
+                nabla_relu_maxpool2x2_f32(x, &yR, &indexR, planes, h, w, oh, ow)
+                #expect(indexR == wantRIndex && yR.map(\.bitPattern) == wantR.map(\.bitPattern), "relu \(h)×\(w) isa \(isa)")
+            }
+        }
+    }
+}
+
+extension KernelTests {
+    /// The backward of 2×2 max pooling on every path against a scatter into zeros through the
+    /// forward's indices: bits exact (a −0 gradient arrives as +0, as added into zeros), every
+    /// element written (the output starts as NaNs), on odd sizes whose last row or column no
+    /// window covers.
+    @Test func maxPool2x2BackwardMatchesAScatterIntoZerosOnEveryPath() {
+        var rng = KernelRNG(77)
+        for (h, w) in [(2, 2), (3, 5), (4, 16), (5, 31), (6, 32), (2, 33), (7, 40), (24, 24), (9, 65), (8, 8)] {
+            let planes = 3, oh = h / 2, ow = w / 2
+            let x: [Float] = (0..<planes * h * w).map { _ in Float(((rng.next() + 1) * 2).rounded()) }
+            var y = [Float](repeating: 0, count: planes * oh * ow), index = [Int32](repeating: 0, count: y.count)
+            nabla_maxpool2x2_f32(x, &y, &index, planes, h, w, oh, ow)
+            var gy = rng.floats(y.count)
+            for k in stride(from: 0, to: gy.count, by: 5) { gy[k] = -0.0 }
+            if gy.count > 3 { gy[1] = .nan; gy[3] = .infinity }
+            var want = [Float](repeating: 0, count: planes * h * w)
+            for p in 0..<planes {
+                for o in 0..<oh * ow { want[p * h * w + Int(index[p * oh * ow + o])] += gy[p * oh * ow + o] }
+            }
+            forEachISA { isa in
+                var gx = [Float](repeating: .nan, count: want.count)
+                nabla_maxpool2x2_backward_f32(gy, index, &gx, planes, h, w, oh, ow)
+                #expect(gx.map(\.bitPattern) == want.map(\.bitPattern), "\(h)×\(w) isa \(isa)")
+            }
+        }
+    }
+
+    /// ReLU and its backward on every path against the Swift rule (x > 0 keeps x or the
+    /// gradient; 0, −0, negatives and NaN give +0): bits exact, on sizes around the vector
+    /// widths, in place too.
+    @Test func reluMatchesTheRuleOnEveryPath() {
+        var rng = KernelRNG(5)
+        let special: [Float] = [0, -0.0, .nan, -.nan, .infinity, -.infinity, .leastNonzeroMagnitude,
+                                -.leastNonzeroMagnitude, .greatestFiniteMagnitude]
+        for n in [1, 7, 8, 9, 15, 16, 17, 31, 33, 65, 127, 1000] {
+            var x = rng.floats(n), g = rng.floats(n)
+            for k in 0..<Swift.min(n, special.count) { x[(k * 7) % n] = special[k]; g[(k * 3) % n] = special[k] }
+            let want = x.map { $0 > 0 ? $0 : 0 }, wantBack = zip(g, x).map { $1 > 0 ? $0 : 0 }
+            forEachISA { isa in
+                var y = [Float](repeating: .nan, count: n), back = y
+                nabla_vrelu_f32(x, &y, n)
+                nabla_vrelu_backward_f32(g, x, &back, n)
+                #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "relu n \(n) isa \(isa)")
+                #expect(back.map(\.bitPattern) == wantBack.map(\.bitPattern), "backward n \(n) isa \(isa)")
+                var inPlace = x
+                inPlace.withUnsafeMutableBufferPointer { nabla_vrelu_f32($0.baseAddress!, $0.baseAddress!, n) }
+                #expect(inPlace.map(\.bitPattern) == want.map(\.bitPattern), "relu in place n \(n) isa \(isa)")
             }
         }
     }

@@ -90,6 +90,10 @@ void nabla_vlog_f32(const float *x, float *y, long n);
 void nabla_vsigmoid_f32(const float *x, float *y, long n);
 /// y[i] = tanh(x[i]).
 void nabla_vtanh_f32(const float *x, float *y, long n);
+/// y[i] = x[i] if x[i] > 0, else +0 (NaN too). x and y may be the same buffer.
+void nabla_vrelu_f32(const float *x, float *y, long n);
+/// y[i] = g[i] if x[i] > 0, else +0: ReLU's backward. y may be g or x.
+void nabla_vrelu_backward_f32(const float *g, const float *x, float *y, long n);
 
 // ---- threads ---------------------------------------------------------------------------
 
@@ -150,6 +154,16 @@ void nabla_col2im_f64(const double *cols, long C, long H, long W, long KH, long 
 /// OH ≤ H/2, OW ≤ W/2.
 void nabla_maxpool2x2_f32(const float *x, float *y, int32_t *idx, long planes, long H, long W,
                           long OH, long OW);
+/// The same pooling over max(x, 0) (NaN giving 0, as nabla_vrelu_f32), computed in
+/// registers: y and idx are those of nabla_maxpool2x2_f32 applied to nabla_vrelu_f32's output.
+void nabla_relu_maxpool2x2_f32(const float *x, float *y, int32_t *idx, long planes, long H, long W,
+                               long OH, long OW);
+
+/// The backward of nabla_maxpool2x2_f32: gx[p][idx[p][o]] = gy[p][o] + 0 (−0 becomes +0, as
+/// when adding into zeros) for every window o, and 0 at every other element of the H×W
+/// planes (including rows and columns no window covers). gx is written in full, once.
+void nabla_maxpool2x2_backward_f32(const float *gy, const int32_t *idx, float *gx, long planes, long H,
+                                   long W, long OH, long OW);
 
 // ---- data loading ---------------------------------------------------------------------
 

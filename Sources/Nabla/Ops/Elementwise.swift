@@ -12,6 +12,15 @@ extension UnaryKernel {
 /// A function of two elements, written once for Float and Double.
 protocol BinaryKernel {
     static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T
+    /// A vectorized float32 loop from the C kernels over operands of the same shape, if
+    /// there is one (it must give `apply`'s bits).
+    static func applyFloat32(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                             _ n: Int) -> Bool
+}
+
+extension BinaryKernel {
+    static func applyFloat32(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                             _ n: Int) -> Bool { false }
 }
 
 /// Picks the first operand: with both operands the same tensor, a broadcast copy.
@@ -57,7 +66,15 @@ extension Tensor {
         let pa = a.storage.pointer(as: T.self), pb = b.storage.pointer(as: T.self)
         let n = shape.elementCount
         if a.shape == shape && b.shape == shape {
-            Threading.forChunks(n) { s, e in for i in s..<e { y[i] = K.apply(pa[i], pb[i]) } }
+            Threading.forChunks(n) { s, e in
+                if T.self == Float.self,
+                   K.applyFloat32(UnsafeRawPointer(pa + s).assumingMemoryBound(to: Float.self),
+                                  UnsafeRawPointer(pb + s).assumingMemoryBound(to: Float.self),
+                                  UnsafeMutableRawPointer(y + s).assumingMemoryBound(to: Float.self), e - s) {
+                    return
+                }
+                for i in s..<e { y[i] = K.apply(pa[i], pb[i]) }
+            }
             return
         }
         if b.count == 1 && a.shape == shape {

@@ -80,22 +80,52 @@ extension Tensor {
     /// `self` is `[N, C, H, W]`, or `[C, H, W]` for one image (giving a rank-3 result).
     public func maxPool2d(kernelSize: (Int, Int), stride: (Int, Int)? = nil,
                           padding: (Int, Int) = (0, 0)) -> Tensor {
+        maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding, ofReLU: false)
+    }
+
+    /// `relu().maxPool2d(kernelSize:stride:padding:)` as one op, with the same values and
+    /// gradients: the ReLU is applied to each window's elements as they are read, so its
+    /// full-size output is never written, and the backward masks the small pooled gradient
+    /// (the chosen element passes its gradient exactly when the pooled value is positive)
+    /// instead of the full-size one. For the 2×2, stride-2 float32 pooling of small conv
+    /// nets; other shapes and float64 run as the two ops.
+    public func reluMaxPool2d(kernelSize: (Int, Int), stride: (Int, Int)? = nil,
+                              padding: (Int, Int) = (0, 0)) -> Tensor {
+        maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding, ofReLU: true)
+    }
+
+    private func maxPool2d(kernelSize: (Int, Int), stride: (Int, Int)?, padding: (Int, Int), ofReLU: Bool) -> Tensor {
         if rank == 3 {
-            return unsqueezed(axis: 0).maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding)
+            return unsqueezed(axis: 0).maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding, ofReLU: ofReLU)
                 .squeezed(axes: [0])
         }
         let g = Pool2dGeometry(input: shape, kernelSize: kernelSize, stride: stride, padding: padding,
-                               op: "maxPool2d")
+                               op: ofReLU ? "reluMaxPool2d" : "maxPool2d")
+        if ofReLU && !(g.isPlain2x2 && dtype == .float32) {
+            return relu().maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding)
+        }
         let out = TensorStorage.make(count: g.planes * g.oh * g.ow, dtype: dtype)
         let indices = PoolIndices(count: out.count)
         let x = storage
         Threading.forChunks(g.planes, grain: g.planeGrain) { start, end in
+            if ofReLU {
+                nabla_relu_maxpool2x2_f32(x.pointer(as: Float.self) + start * g.h * g.w,
+                                          out.pointer(as: Float.self) + start * g.oh * g.ow,
+                                          indices.base + start * g.oh * g.ow, end - start, g.h, g.w, g.oh, g.ow)
+                return
+            }
             switch x.dtype {
             case .float32: PoolKernels.maxForward(x.pointer(as: Float.self), out.pointer(as: Float.self), indices.base, g, start, end)
             case .float64: PoolKernels.maxForward(x.pointer(as: Double.self), out.pointer(as: Double.self), indices.base, g, start, end)
             }
         }
-        return Tensor(storage: out, shape: g.outputShape).recorded("maxPool2d", self) { gy, _ in
+        let y = Tensor(storage: out, shape: g.outputShape)
+        if ofReLU {
+            return y.recorded("reluMaxPool2d", self, savingOutput: true) { gy, c in
+                [Tensor.maxPool2dBackward(Tensor.reluBackward(gy, c.output), indices, g)]
+            }
+        }
+        return y.recorded("maxPool2d", self) { gy, _ in
             [Tensor.maxPool2dBackward(gy, indices, g)]
         }
     }
@@ -168,12 +198,23 @@ extension Tensor {
         guard gy.shape == g.outputShape else {
             opFailure("maxPool2dBackward", "gradient of the output has shape \(describe(gy.shape)); expected \(describe(g.outputShape))")
         }
-        let out = TensorStorage.zeros(count: g.planes * g.h * g.w, dtype: gy.dtype)
-        let gs = gy.storage
-        Threading.forChunks(g.planes, grain: g.planeGrain) { start, end in
-            switch gs.dtype {
-            case .float32: PoolKernels.scatter(gs.pointer(as: Float.self), out.pointer(as: Float.self), indices.base, g, start, end)
-            case .float64: PoolKernels.scatter(gs.pointer(as: Double.self), out.pointer(as: Double.self), indices.base, g, start, end)
+        let gs = gy.storage, out: TensorStorage
+        if g.isPlain2x2 && gy.dtype == .float32 {
+            // One pass in C that writes every element, the chosen ones and the zeros.
+            out = TensorStorage.make(count: g.planes * g.h * g.w, dtype: .float32)
+            Threading.forChunks(g.planes, grain: g.planeGrain) { start, end in
+                nabla_maxpool2x2_backward_f32(gs.pointer(as: Float.self) + start * g.oh * g.ow,
+                                              indices.base + start * g.oh * g.ow,
+                                              out.pointer(as: Float.self) + start * g.h * g.w,
+                                              end - start, g.h, g.w, g.oh, g.ow)
+            }
+        } else {
+            out = TensorStorage.zeros(count: g.planes * g.h * g.w, dtype: gy.dtype)
+            Threading.forChunks(g.planes, grain: g.planeGrain) { start, end in
+                switch gs.dtype {
+                case .float32: PoolKernels.scatter(gs.pointer(as: Float.self), out.pointer(as: Float.self), indices.base, g, start, end)
+                case .float64: PoolKernels.scatter(gs.pointer(as: Double.self), out.pointer(as: Double.self), indices.base, g, start, end)
+                }
             }
         }
         return Tensor(storage: out, shape: g.inputShape).recorded("maxPool2dBackward", gy) { ggx, _ in

@@ -37,7 +37,12 @@ enum AbsKernel: UnaryKernel { @inline(__always) static func apply<T: TensorScala
 enum SignKernel: UnaryKernel {
     @inline(__always) static func apply<T: TensorScalar>(_ x: T) -> T { x > 0 ? 1 : (x < 0 ? -1 : 0) }
 }
-enum ReluKernel: UnaryKernel { @inline(__always) static func apply<T: TensorScalar>(_ x: T) -> T { x > 0 ? x : 0 } }
+enum ReluKernel: UnaryKernel {
+    @inline(__always) static func apply<T: TensorScalar>(_ x: T) -> T { x > 0 ? x : 0 }
+    static func applyFloat32(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) -> Bool {
+        nabla_vrelu_f32(x, y, n); return true
+    }
+}
 enum PositiveMaskKernel: UnaryKernel { @inline(__always) static func apply<T: TensorScalar>(_ x: T) -> T { x > 0 ? 1 : 0 } }
 enum SoftplusKernel: UnaryKernel {
     // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for any x.
@@ -171,6 +176,10 @@ enum TanhBackwardKernel: BinaryKernel {
 }
 enum ReluBackwardKernel: BinaryKernel {
     @inline(__always) static func apply<T: TensorScalar>(_ g: T, _ x: T) -> T { x > 0 ? g : 0 }
+    static func applyFloat32(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                             _ n: Int) -> Bool {
+        nabla_vrelu_backward_f32(g, x, y, n); return true
+    }
 }
 
 extension Tensor {

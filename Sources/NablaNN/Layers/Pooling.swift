@@ -55,6 +55,14 @@ public final class MaxPool2D: Module, CustomStringConvertible {
         checkPooling(input, label: description, kernel: kernelSize, padding: padding)
         return input.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding)
     }
+
+    /// `self(input.relu())` as one op (`Tensor.reluMaxPool2d`): the same values and
+    /// gradients without the ReLU's full-size output. `Sequential` uses it for a `ReLU`
+    /// directly followed by a `MaxPool2D`.
+    public func ofReLU(_ input: Tensor) -> Tensor {
+        checkPooling(input, label: description, kernel: kernelSize, padding: padding)
+        return input.reluMaxPool2d(kernelSize: kernelSize, stride: stride, padding: padding)
+    }
 }
 
 /// Average pooling over NCHW windows (padding counts as zeros in the average, as PyTorch's

@@ -42,14 +42,18 @@ public final class Sequential: Module, CustomStringConvertible {
 
     /// The input passed through every module in turn.
     ///
-    /// A `BatchNorm` directly followed by a `ReLU` runs as one fused op
-    /// (`BatchNorm.normalizedThenReLU`): the same values, one pass over memory fewer each
-    /// way. The layers, their parameters and their names do not change.
+    /// Two pairs of layers run as one fused op each, with the same values and gradients and
+    /// fewer passes over memory: a `BatchNorm` directly followed by a `ReLU`
+    /// (`BatchNorm.normalizedThenReLU`), and a `ReLU` directly followed by a `MaxPool2D`
+    /// (`MaxPool2D.ofReLU`). The layers, their parameters and their names do not change.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         var x = input, i = 0
         while i < layers.count {
             if let norm = layers[i] as? BatchNorm, i + 1 < layers.count, layers[i + 1] is ReLU {
                 x = norm.normalizedThenReLU(x)
+                i += 2
+            } else if layers[i] is ReLU, i + 1 < layers.count, let pool = layers[i + 1] as? MaxPool2D {
+                x = pool.ofReLU(x)
                 i += 2
             } else {
                 x = layers[i](x)
