@@ -157,6 +157,10 @@ static void FN(gemm_unpacked)(const FN(gemm_job) *g) {
     }
 }
 
+// The packed path's blocking for this kernel's tile width (see gemm.c).
+static inline long FN(kc_block)(const IMPL *im) { return im->nr * sizeof(T) >= 128 ? GEMM_KC_WIDE : GEMM_KC; }
+static inline long FN(mc_block)(const IMPL *im) { return im->nr * sizeof(T) >= 128 ? GEMM_MC_WIDE : GEMM_MC; }
+
 // Rows [r0, r0+m) of C, columns [jc, jc+nc), accumulate op(A)(rows, pc..pc+kc) times a
 // packed block of B (kc x nc, at bp): A is packed MC rows at a time into this thread's
 // buffer, and each register tile runs the packed micro-kernel.
@@ -164,7 +168,7 @@ static void FN(packed_rows)(const FN(gemm_job) *g, const T *bp, long jc, long nc
                             long kc, long r0, long m) {
     const IMPL *im = g->impl;
     const int mr = im->mr, nr = im->nr;
-    const long MC = GEMM_MC;
+    const long MC = FN(mc_block)(im);
     long mcmax = m < MC ? ((m + mr - 1) / mr) * mr : MC;
     T *ap = FN(buffer)(&FN(tls_apack), &FN(tls_acap), (size_t)mcmax * kc);
     if (!ap) return;
@@ -186,7 +190,8 @@ static void FN(packed_rows)(const FN(gemm_job) *g, const T *bp, long jc, long nc
 // The packed B block of a GEMM for its steps (jc, pc).
 static T *FN(packed_b_buffer)(const FN(gemm_job) *g) {
     const int nr = g->impl->nr;
-    long kcmax = g->K < GEMM_KC ? g->K : GEMM_KC;
+    const long KC = FN(kc_block)(g->impl);
+    long kcmax = g->K < KC ? g->K : KC;
     long ncmax = g->N < GEMM_NC ? ((g->N + nr - 1) / nr) * nr : GEMM_NC;
     return FN(buffer)(&FN(tls_bpack), &FN(tls_bcap), (size_t)ncmax * kcmax);
 }
@@ -194,10 +199,11 @@ static T *FN(packed_b_buffer)(const FN(gemm_job) *g) {
 static void FN(gemm_packed)(const FN(gemm_job) *g) {
     T *bp = FN(packed_b_buffer)(g);
     if (!bp) return;
+    const long KC = FN(kc_block)(g->impl);
     for (long jc = 0; jc < g->N; jc += GEMM_NC) {
         long nc = g->N - jc < GEMM_NC ? g->N - jc : GEMM_NC;
-        for (long pc = 0; pc < g->K; pc += GEMM_KC) {
-            long kc = g->K - pc < GEMM_KC ? g->K - pc : GEMM_KC;
+        for (long pc = 0; pc < g->K; pc += KC) {
+            long kc = g->K - pc < KC ? g->K - pc : KC;
             FN(pack_b)(g->impl, g->tB, g->B, g->ldb, pc, kc, jc, nc, bp);
             FN(packed_rows)(g, bp, jc, nc, pc, kc, 0, g->M);
         }
@@ -241,14 +247,15 @@ static void FN(gemm_packed_threads)(const FN(gemm_job) *g, long nt) {
     long mtiles = (g->M + mr - 1) / mr;
     long rows = ((mtiles + nt - 1) / nt) * mr;
     long rtasks = (g->M + rows - 1) / rows;
+    const long KC = FN(kc_block)(g->impl);
     for (long jc = 0; jc < g->N; jc += GEMM_NC) {
         long nc = g->N - jc < GEMM_NC ? g->N - jc : GEMM_NC;
         long ntiles = (nc + nr - 1) / nr;
         long ptasks = 4 * nt < ntiles ? 4 * nt : ntiles;
         long panels = (ntiles + ptasks - 1) / ptasks;
         ptasks = (ntiles + panels - 1) / panels;
-        for (long pc = 0; pc < g->K; pc += GEMM_KC) {
-            long kc = g->K - pc < GEMM_KC ? g->K - pc : GEMM_KC;
+        for (long pc = 0; pc < g->K; pc += KC) {
+            long kc = g->K - pc < KC ? g->K - pc : KC;
             FN(packed_step) s = {g, bp, jc, nc, pc, kc, panels, rows};
             nabla_parallel_for(ptasks, (int)nt, FN(packed_step_pack), &s);
             nabla_parallel_for(rtasks, (int)nt, FN(packed_step_rows), &s);
