@@ -202,7 +202,7 @@ NABLA_AVX2 static void sgemm_dot_avx2(long M, long N, long K, float alpha, const
 }
 
 const nabla_gemm_f32_impl nabla_sgemm_avx2 = {6, 16, sgemm_packed_avx2, sgemm_general_avx2,
-                                              sgemm_pack_bt_avx2, 0, 0, 0, sgemm_dot_avx2, 8192, 64, 5};
+                                              sgemm_pack_bt_avx2, 0, 0, 0, sgemm_dot_avx2, 8192, 64, 5, 0};
 
 NABLA_INLINE NABLA_AVX2 void k_f64_6x8(const int ROWS, long kc, const double *a, long rsa, long csa,
                                        const double *b, long rsb, double alpha, double beta,

@@ -207,7 +207,7 @@ NABLA_AVX512 static void sgemm_dot_avx512(long M, long N, long K, float alpha, c
 
 const nabla_gemm_f32_impl nabla_sgemm_avx512 = {6, 32, sgemm_packed_avx512, sgemm_general_avx512,
                                                 sgemm_pack_bt_avx512, 12, 16, sgemm_narrow_avx512,
-                                                sgemm_dot_avx512, 512, 256, 5};
+                                                sgemm_dot_avx512, 512, 256, 5, 12};
 
 NABLA_INLINE NABLA_AVX512 void k_f64_6x16(const int ROWS, long kc, const double *a, long rsa, long csa,
                                           const double *b, long rsb, double alpha, double beta,
@@ -331,5 +331,5 @@ static NABLA_AVX512 void dgemm_narrow_avx512(long kc, const double *a, long rsa,
 }
 const nabla_gemm_f64_impl nabla_dgemm_avx512 = {6, 16, dgemm_packed_avx512, dgemm_general_avx512,
                                                 dgemm_pack_bt_avx512, 12, 8, dgemm_narrow_avx512,
-                                                0, 0, 0, 5};
+                                                0, 0, 0, 5, 0};
 #endif

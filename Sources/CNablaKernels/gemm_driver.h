@@ -307,12 +307,18 @@ static void FN(gemm_part)(void *ctx, long t) {
 //   gradient over K = 576 ran at 41-52 GFLOPS as register tiles and 68-78 as dot
 //   products, the 10 x 30 x 784 first layer of Nielsen's network at 45 and 67-71; but
 //   32 x 32 and 16 x 64 outputs (K = 512) ran faster as tiles (78-89 against 49-67).
+//   With the 5 x 5 dot tiles (2026-12-02), also any number of outputs when M <= 12 and
+//   K >= 256: a batch of ten through a dense layer, x·Wᵀ, went as Cᵀ = W·xᵀ through the
+//   12 x 16 narrow tiles with 10 of 16 lanes used (C harness, one thread: 10 x 100 x 784
+//   16.4 against 25.4 us, 8 x 100 x 784 13.3 against 25.4, 12 x 100 x 784 19.8 against
+//   25.5, 10 x 1000 x 1000 216 against 287, 10 x 1000 x 640 144 against 186, 12 x 2000 x
+//   512 equal); at 16 rows the tiles win again (16 x 100 x 784: 25.7 against 27.5).
 // - AVX2 (Zen 3): at most 8192 outputs and K >= 64. Dot products won at 40 x 20 x 256
 //   (a Winograd weight gradient: 50 against 25 GFLOPS), 10 x 100 x 640 (75 against 38),
 //   64 x 20 x 64 (36 against 26) and 64 x 100 x 640 (71 against 60); tiles won at
 //   128 x 128 x 128 (81 against 67), 512 x 64 x 64 and 40 x 40 x 32.
 static int FN(use_dot)(const IMPL *im, long M, long N, long K) {
-    return im->dot && M * N <= im->dot_max_outputs && K >= im->dot_min_k;
+    return im->dot && K >= im->dot_min_k && (M * N <= im->dot_max_outputs || M <= im->dot_max_rows);
 }
 
 typedef struct {

@@ -86,6 +86,9 @@ typedef struct {
     // Optional (0: none): `general` given at most mr_short rows does only mr_short rows of
     // work, so the strided path covers M exactly with tiles of mr and mr_short rows.
     int mr_short;
+    // A·Bᵀ also goes to `dot` when M <= dot_max_rows and K >= dot_min_k, whatever N (a
+    // small batch through a dense layer; 0: no such rule).
+    long dot_max_rows;
 } nabla_gemm_f32_impl;
 typedef struct {
     int mr, nr;
@@ -97,6 +100,7 @@ typedef struct {
     nabla_dot_f64 dot;
     long dot_max_outputs, dot_min_k;
     int mr_short;
+    long dot_max_rows;
 } nabla_gemm_f64_impl;
 
 extern const nabla_gemm_f32_impl nabla_sgemm_portable, nabla_sgemm_avx2, nabla_sgemm_avx512;
