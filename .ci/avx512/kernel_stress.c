@@ -185,10 +185,10 @@ static void test_relu(int isa) {
 }
 
 // Plain SGD against the portable path bit for bit, on exact-size buffers of every length up
-// to 100 and a few past the 64 Ki thread split, with and without decay, float and double.
+// to 100 and a few past the 256 Ki thread split, with and without decay, float and double.
 static void test_sgd(int isa) {
     for (long n = 1; n <= 100 + 3; n++) {
-        long len = n <= 100 ? n : 65536 * (n - 100) + irand(1, 40);
+        long len = n <= 100 ? n : 262144 * (n - 100) + irand(1, 40);
         float *w1 = malloc(len * 4), *w2 = malloc(len * 4), *g = malloc(len * 4);
         double *d1 = malloc(len * 8), *d2 = malloc(len * 8), *gd = malloc(len * 8);
         for (long i = 0; i < len; i++) {

@@ -537,11 +537,11 @@ extension KernelTests {
 
 extension KernelTests {
     /// Plain SGD on every path and with 1 or 2 threads gives exactly the scalar formula's
-    /// bits, w − η·(g + λ·w), on sizes around the vector widths and past the 64 Ki split,
+    /// bits, w − η·(g + λ·w), on sizes around the vector widths and past the 256 Ki split,
     /// with and without decay, in float and double; special values go through unchanged rules.
     @Test func sgdUpdateMatchesTheScalarFormulaOnEveryPath() {
         var rng = KernelRNG(99)
-        for n in [1, 7, 8, 15, 16, 17, 33, 127, 65_536 + 19, 200_003] {
+        for n in [1, 7, 8, 15, 16, 17, 33, 127, 65_536 + 19, 262_144 + 5, 600_003] {
             let w0 = rng.floats(n), g = rng.floats(n), wd0 = rng.doubles(n), gd = rng.doubles(n)
             for (lr, wd) in [(0.3, 0.0), (3.0, 1e-4), (0.01, 5.0 / 50_000)] {
                 let lrf = Float(lr), wdf = Float(wd)

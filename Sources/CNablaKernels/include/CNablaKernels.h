@@ -180,7 +180,7 @@ void nabla_prefetch_rows(const uint8_t *src, long rowBytes, const long *rows, lo
 
 /// Plain SGD on a parameter buffer: w[j] ← w[j] − lr·(g[j] + wd·w[j]) for j < n (wd = 0:
 /// w[j] − lr·g[j]), each element with separate multiplies and adds in that order, so every
-/// path and thread count gives the scalar formula's bits. Updates of more than 64 Ki
+/// path and thread count gives the scalar formula's bits. Updates of more than 256 Ki
 /// elements are split across the kernel threads.
 void nabla_sgd_update_f32(float *w, const float *g, long n, float lr, float wd);
 void nabla_sgd_update_f64(double *w, const double *g, long n, double lr, double wd);
