@@ -29,16 +29,23 @@ NABLA_INLINE void window(const float *r0, const float *r1, long top, long W, lon
 // One output row: the windows over input rows r0 and r1 (row `top` of the plane starts r0).
 typedef void (*pool_row)(const float *r0, const float *r1, long top, long W, long OW, float *y, int32_t *idx);
 
+// The two pool_row functions of one instruction set: plain, and over max(x, 0), each with
+// `relu` a constant so that the compiler drops the unused branch.
+#define ROW_VARIANTS(ISA, ATTR)                                                                          \
+    ATTR static void row_##ISA(const float *r0, const float *r1, long top, long W, long OW, float *y,     \
+                               int32_t *idx) {                                                            \
+        row_##ISA##_impl(r0, r1, top, W, OW, y, idx, 0);                                                  \
+    }                                                                                                     \
+    ATTR static void row_##ISA##_relu(const float *r0, const float *r1, long top, long W, long OW, float *y, \
+                                      int32_t *idx) {                                                     \
+        row_##ISA##_impl(r0, r1, top, W, OW, y, idx, 1);                                                  \
+    }
+
 NABLA_INLINE void row_portable_impl(const float *r0, const float *r1, long top, long W, long OW, float *y,
                                     int32_t *idx, int relu) {
     for (long oj = 0; oj < OW; oj++) window(r0, r1, top, W, 2 * oj, relu, y + oj, idx + oj);
 }
-static void row_portable(const float *r0, const float *r1, long top, long W, long OW, float *y, int32_t *idx) {
-    row_portable_impl(r0, r1, top, W, OW, y, idx, 0);
-}
-static void row_portable_relu(const float *r0, const float *r1, long top, long W, long OW, float *y, int32_t *idx) {
-    row_portable_impl(r0, r1, top, W, OW, y, idx, 1);
-}
+ROW_VARIANTS(portable, )
 
 #if NABLA_X86
 #include <immintrin.h>
@@ -88,14 +95,7 @@ NABLA_INLINE NABLA_AVX512 void row_avx512_impl(const float *r0, const float *r1,
         }
     }
 }
-NABLA_AVX512 static void row_avx512(const float *r0, const float *r1, long top, long W, long OW, float *y,
-                                    int32_t *idx) {
-    row_avx512_impl(r0, r1, top, W, OW, y, idx, 0);
-}
-NABLA_AVX512 static void row_avx512_relu(const float *r0, const float *r1, long top, long W, long OW, float *y,
-                                         int32_t *idx) {
-    row_avx512_impl(r0, r1, top, W, OW, y, idx, 1);
-}
+ROW_VARIANTS(avx512, NABLA_AVX512)
 
 // AVX2: the same steps on 8 windows (two 256-bit loads per input row, even and odd
 // columns split by shuffles), then 4 windows with 128-bit registers, the rest one by one.
@@ -180,14 +180,7 @@ NABLA_INLINE NABLA_AVX2 void row_avx2_impl(const float *r0, const float *r1, lon
     }
     for (; oj < OW; oj++) window(r0, r1, top, W, 2 * oj, relu, y + oj, idx + oj);
 }
-NABLA_AVX2 static void row_avx2(const float *r0, const float *r1, long top, long W, long OW, float *y,
-                                int32_t *idx) {
-    row_avx2_impl(r0, r1, top, W, OW, y, idx, 0);
-}
-NABLA_AVX2 static void row_avx2_relu(const float *r0, const float *r1, long top, long W, long OW, float *y,
-                                     int32_t *idx) {
-    row_avx2_impl(r0, r1, top, W, OW, y, idx, 1);
-}
+ROW_VARIANTS(avx2, NABLA_AVX2)
 #endif
 
 
