@@ -42,10 +42,11 @@ public final class Sequential: Module, CustomStringConvertible {
 
     /// The input passed through every module in turn.
     ///
-    /// Two pairs of layers run as one fused op each, with the same values and gradients and
-    /// fewer passes over memory: a `BatchNorm` directly followed by a `ReLU`
-    /// (`BatchNorm.normalizedThenReLU`), and a `ReLU` directly followed by a `MaxPool2D`
-    /// (`MaxPool2D.ofReLU`). The layers, their parameters and their names do not change.
+    /// Two pairs of layers run as one fused op each, with fewer passes over memory: a
+    /// `BatchNorm` directly followed by a `ReLU` (`BatchNorm.normalizedThenReLU`: the same
+    /// values, gradients within float rounding), and a `ReLU` directly followed by a
+    /// `MaxPool2D` (`MaxPool2D.ofReLU`: the same values and gradients, bit for bit). The
+    /// layers, their parameters and their names do not change.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         var x = input, i = 0
         while i < layers.count {
