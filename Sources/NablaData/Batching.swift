@@ -148,11 +148,9 @@ extension ImageDataset {
         for i in indices {
             precondition(i >= 0 && i < count, "ImageDataset.gather: index \(i) outside 0..<\(count)")
         }
-        var images = Tensor.zeros(layout == .flat ? [n, size] : [n, 1, height, width])
-        if n * size > 0 {
-            images.withUnsafeMutableBufferPointer(as: Float.self) { dst in
-                gatherRows(indices, into: dst.baseAddress!)
-            }
+        let images = Tensor(unsafeUninitializedShape: layout == .flat ? [n, size] : [n, 1, height, width],
+                            of: Float.self) { dst in
+            if n * size > 0 { gatherRows(indices, into: dst.baseAddress!) }
         }
         let batchLabels = labels.withUnsafeBufferPointer { src in indices.map { src[$0] } }
         return Batch(imagesTensor: images, labels: batchLabels, height: height, width: width)

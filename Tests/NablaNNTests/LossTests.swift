@@ -17,6 +17,32 @@ struct LossTests {
         #expect(r.passed, "\(r)")
     }
 
+    @Test func quadraticLossIsOneNodeWithTheFormulasGradients() {
+        // Mean and sum are one fused node; its values and gradients must be the formula's.
+        let a = randn([4, 3], seed: 5), y = randn([4, 3], seed: 6)
+        let diff = zip(a.scalars(as: Double.self), y.scalars(as: Double.self)).map { $0 - $1 }
+        for (reduction, scale) in [(LossReduction.mean, 1.0 / 4), (.sum, 1.0)] {
+            let p = a.requiringGrad(), t = y.requiringGrad()
+            let loss = quadraticLoss(predictions: p, targets: t, reduction: reduction)
+            expectClose(loss, [0.5 * scale * diff.map { $0 * $0 }.reduce(0, +)], shape: [])
+            loss.backward()
+            expectClose(p.grad!, diff.map { $0 * scale }, shape: [4, 3])
+            expectClose(t.grad!, diff.map { -$0 * scale }, shape: [4, 3])
+        }
+        // A vector is one sample per element: the mean divides by its length.
+        let v = Tensor([1.0, 2, 3]), w = Tensor([0.0, 0, 1])
+        expectClose(quadraticLoss(predictions: v, targets: w), [(1.0 + 4 + 4) / 2 / 3], shape: [])
+        // float32 values and second derivatives: ∂²C/∂a² = 1/n on the diagonal.
+        let p32 = t32([[0.25, -1], [2, 0.5]]).requiringGrad(), y32 = t32([[1, 0], [0, 1]])
+        let g = gradients(of: quadraticLoss(predictions: p32, targets: y32), withRespectTo: [p32], createGraph: true)[0]
+        expectClose(g, [-0.375, -0.5, 1, -0.25], shape: [2, 2])
+        expectClose(gradients(of: g.sum(), withRespectTo: [p32])[0], [0.5, 0.5, 0.5, 0.5], shape: [2, 2])
+        let r = checkGradients(at: [randn([3, 2], seed: 7), randn([3, 2], seed: 8)]) { xs in
+            quadraticLoss(predictions: xs[0], targets: xs[1], reduction: .sum)
+        }
+        #expect(r.passed, "\(r)")
+    }
+
     @Test func binaryCrossEntropyFromLogits() {
         let z = [0.0, 2, -3], y = [1.0, 0, 0.5]
         let expected = zip(z, y).map { z, y in log(1 + exp(z)) - z * y }

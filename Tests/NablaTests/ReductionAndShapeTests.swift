@@ -64,6 +64,20 @@ import Testing
         #expect(g[0].scalars.allSatisfy { $0.isFinite })
     }
 
+    @Test func uninitializedCreationKeepsWhatTheInitializerWrites() {
+        let x = Tensor(unsafeUninitializedShape: [2, 3], of: Float.self) { buffer in
+            #expect(buffer.count == 6)
+            for i in buffer.indices { buffer[i] = Float(i) * 0.5 }
+        }
+        #expect(x.shape == [2, 3] && x.dtype == .float32)
+        #expect(x.scalars == [0, 0.5, 1, 1.5, 2, 2.5])
+        let y = Tensor(unsafeUninitializedShape: [2], of: Double.self) { $0[0] = 1e-300; $0[1] = -2 }
+        #expect(y.dtype == .float64 && y.scalars(as: Double.self) == [1e-300, -2])
+        var sawEmpty = false
+        let empty = Tensor(unsafeUninitializedShape: [0, 4], of: Float.self) { sawEmpty = $0.isEmpty }
+        #expect(empty.shape == [0, 4] && sawEmpty)
+    }
+
     @Test func reshapeFamily() {
         let t = Tensor.arange(0, 6, dtype: .float64)
         let r = t.reshaped(2, -1)

@@ -107,6 +107,18 @@ extension Tensor {
         return Tensor(storage: .zeros(count: shape.elementCount, dtype: dtype), shape: shape)
     }
 
+    /// A tensor of `shape` whose values `initializer` writes, with no zero fill first (as
+    /// `Array(unsafeUninitializedCapacity:initializingWith:)`): for values produced straight
+    /// into place, such as a data loader converting a batch of images. The initializer must
+    /// write every element; the buffer starts with arbitrary contents.
+    public init<T: TensorScalar>(unsafeUninitializedShape shape: [Int], of _: T.Type,
+                                 initializingWith initializer: (UnsafeMutableBufferPointer<T>) throws -> Void) rethrows {
+        Tensor.validate(shape: shape, op: "Tensor(unsafeUninitializedShape:)")
+        let storage = TensorStorage.make(count: shape.elementCount, dtype: T.dtype)
+        try initializer(UnsafeMutableBufferPointer(start: storage.pointer(as: T.self), count: shape.elementCount))
+        self.init(storage: storage, shape: shape)
+    }
+
     /// Ones of `shape`.
     public static func ones(_ shape: [Int], dtype: DType = .float32) -> Tensor {
         full(shape, value: 1, dtype: dtype)
