@@ -19,8 +19,8 @@ func layerGenerator(seed: UInt64?) -> RandomGenerator {
 }
 
 /// Fails unless `input` has the parameters' dtype (matmul and friends need both the same).
-func requireDType(_ input: Tensor, _ dtype: DType, layer: String) {
+func requireDType(_ input: Tensor, _ dtype: DType, layer: @autoclosure () -> String) {
     if input.dtype != dtype {
-        layerFailure(layer, "input is \(input.dtype) but the parameters are \(dtype); convert one with cast(to:)")
+        layerFailure(layer(), "input is \(input.dtype) but the parameters are \(dtype); convert one with cast(to:)")
     }
 }
