@@ -505,18 +505,19 @@ struct GemmCase {
 }
 
 extension KernelTests {
-    /// Batches of a shuffled dataset: rows gathered and converted through the table, the
-    /// same on every instruction-set path.
+    /// Batches of a shuffled dataset: rows gathered and converted, the same on every
+    /// instruction-set path.
     /// Every path converts bytes exactly as `Float(Double(byte) * scale)` does: all 256
     /// byte values, ragged row lengths around the vector widths, rows repeated and out of
     /// order, and scales whose products round differently in Float, are negative, or
-    /// overflow Float.
+    /// overflow Float. The vector paths compute in float when that is exact for the scale
+    /// (1/255, 1, 0.1 here) and in double otherwise (-3.7, 0.3, 1e300, 1e-300).
     @Test func gatherRowsMatchesTheScalarFormulaOnEveryPath() {
         for rowBytes in [1, 7, 8, 9, 16, 37, 784] {
             let rowsInSource = 9
             let src = (0..<(rowBytes * rowsInSource)).map { UInt8(truncatingIfNeeded: $0 &* 73 &+ 11) }
             let rows: [CLong] = [8, 0, 3, 3, 7]
-            for scale in [1.0 / 255, 1, -3.7, 0.1, 1e300] {
+            for scale in [1.0 / 255, 1, -3.7, 0.1, 0.3, 1e300, 1e-300] {
                 let want = rows.flatMap { r in (0..<rowBytes).map { Float(Double(src[r * rowBytes + $0]) * scale) } }
                 forEachISA { isa in
                     var got = [Float](repeating: -1, count: rows.count * rowBytes)
@@ -526,11 +527,13 @@ extension KernelTests {
                 }
             }
         }
-        let every = (0...255).map { UInt8($0) }, scale = 1.0 / 255
-        forEachISA { isa in
-            var got = [Float](repeating: -1, count: 256)
-            nabla_gather_rows_u8_f32(every, 256, [0], 1, scale, &got)
-            #expect(got == every.map { Float(Double($0) * scale) }, "isa \(isa), all byte values")
+        let every = (0...255).map { UInt8($0) }
+        for scale in [1.0 / 255, 0.3] {
+            forEachISA { isa in
+                var got = [Float](repeating: -1, count: 256)
+                nabla_gather_rows_u8_f32(every, 256, [0], 1, scale, &got)
+                #expect(got == every.map { Float(Double($0) * scale) }, "isa \(isa), scale \(scale), all byte values")
+            }
         }
     }
 }
