@@ -139,6 +139,26 @@ static NABLA_AVX512 void sgemm_narrow_avx512(long kc, const float *a, long rsa, 
         _mm512_mask_storeu_ps(c + i * ldc, m, v);
     }
 }
+// The lane sums of sixteen vectors at once: lane 4q + j of the result is the sum of v[4j + q].
+// Each sum is added in the order _mm512_reduce_add_ps uses (lane i + lane i+8, then i + i+4,
+// i + i+2, i + i+1), so the bits are the same, but the sixteen reductions share their
+// shuffles: 30 shuffles and 15 adds instead of about 100 instructions. In the 10 x 30 x 784
+// product of Nielsen's first layer the separate reductions were ~10 % of the instructions.
+NABLA_INLINE NABLA_AVX512 __m512 reduce16_avx512(const __m512 *v) {
+    __m512 t[8], w[4], x[2];
+    for (int p = 0; p < 8; p++)  // lanes 8h..8h+7: v[2p+h], i + i+8
+        t[p] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], 0x44),
+                             _mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], 0xEE));
+    for (int p = 0; p < 4; p++)  // quad h: v[4p+h], i + i+4
+        w[p] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * p], t[2 * p + 1], 0x88),
+                             _mm512_shuffle_f32x4(t[2 * p], t[2 * p + 1], 0xDD));
+    for (int p = 0; p < 2; p++)  // quad q, lanes 0-1: v[8p+q], lanes 2-3: v[8p+4+q]; i + i+2
+        x[p] = _mm512_add_ps(_mm512_shuffle_ps(w[2 * p], w[2 * p + 1], 0x44),
+                             _mm512_shuffle_ps(w[2 * p], w[2 * p + 1], 0xEE));
+    // quad q: v[q], v[4+q], v[8+q], v[12+q]; i + i+1
+    return _mm512_add_ps(_mm512_shuffle_ps(x[0], x[1], 0x88), _mm512_shuffle_ps(x[0], x[1], 0xDD));
+}
+
 // C = alpha·A·Bᵀ + beta·C as dot products of rows: R rows of A against S rows of B at a
 // time, 5 x 5 where they fit (25 accumulators + 5 A vectors + 1 B vector = 31 of the 32 zmm
 // registers; 25 FMAs per 10 loads) and smaller tiles at the edges, so no output is computed
@@ -163,11 +183,20 @@ NABLA_INLINE NABLA_AVX512 void dot_tile_avx512(const int R, const int S, long K,
             for (int r = 0; r < R; r++) acc[r][s] = _mm512_fmadd_ps(va[r], vb, acc[r][s]);
         }
     }
+    // Sum each accumulator's lanes, sixteen accumulators at a time (see reduce16_avx512).
+    __m512 v[32];
+    for (int i = 0; i < 32; i++) v[i] = _mm512_setzero_ps();
+    for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++) v[r * S + s] = acc[r][s];
+    float sums[32];
+    _mm512_storeu_ps(sums, reduce16_avx512(v));
+    if (R * S > 16) _mm512_storeu_ps(sums + 16, reduce16_avx512(v + 16));
     for (int r = 0; r < R; r++)
         for (int s = 0; s < S; s++) {
-            float v = alpha * _mm512_reduce_add_ps(acc[r][s]);
+            const int i = r * S + s, g = i & ~15, j = i & 15;  // v[i] summed into lane 4(j%4) + j/4
+            float x = alpha * sums[g + 4 * (j & 3) + (j >> 2)];
             float *c = C + r * ldc + s;
-            *c = beta == 0 ? v : v + beta * *c;
+            *c = beta == 0 ? x : x + beta * *c;
         }
 }
 
