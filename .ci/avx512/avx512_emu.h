@@ -291,6 +291,11 @@ EMU_FN emu_m512d emu_mm512_cvtepi32_pd(__m256i a) {
     for (int i = 0; i < 8; i++) r.d[i] = (double)t[i];
     return r;
 }
+EMU_FN emu_m512 emu_mm512_cvtepi32_ps(emu_m512i a) {  // rounds per MXCSR (nearest-even)
+    emu_m512 r;
+    for (int i = 0; i < 16; i++) r.f[i] = (float)a.i32[i];
+    return r;
+}
 EMU_FN __m256 emu_mm512_cvtpd_ps(emu_m512d a) {  // rounds per MXCSR (nearest-even)
     float t[8];
     for (int i = 0; i < 8; i++) t[i] = (float)a.d[i];
@@ -499,6 +504,8 @@ EMU_FN emu_m512 emu_mm512_getmant_ps_(emu_m512 a, int interv, int sc) {
 #define _mm512_cvtepu8_epi32 emu_mm512_cvtepu8_epi32
 #undef _mm512_cvtepi32_pd
 #define _mm512_cvtepi32_pd emu_mm512_cvtepi32_pd
+#undef _mm512_cvtepi32_ps
+#define _mm512_cvtepi32_ps emu_mm512_cvtepi32_ps
 #undef _mm512_cvtpd_ps
 #define _mm512_cvtpd_ps emu_mm512_cvtpd_ps
 #undef _mm512_scalef_ps

@@ -158,7 +158,8 @@ static void test_gather(int isa) {
         for (long i = 0; i < rows * rb; i++) src[i] = (uint8_t)irand(0, 255);
         long idx[4] = {3, 0, 4, 3};
         float *d1 = malloc(cnt * rb * 4);
-        double scale = rb % 2 ? 1.0 / 255 : 0.3081;
+        // 1/255 takes the float path; 0.3 is refused it (see gather.c)
+        double scale = rb % 3 == 0 ? 1.0 / 255 : rb % 3 == 1 ? 0.3081 : 0.3;
         use(isa, 1, -1); nabla_gather_rows_u8_f32(src, rb, idx, cnt, scale, d1); nabla_clear_thread_settings();
         for (long k = 0; k < cnt; k++) for (long j = 0; j < rb; j++)
             if (d1[k * rb + j] != (float)((double)src[idx[k] * rb + j] * scale)) { FAIL("gather isa %d rb %ld", isa, rb); k = cnt; break; }
