@@ -38,12 +38,9 @@ extension Tensor {
             let ta = transposeA ? "ᵀ" : "", tb = transposeB ? "ᵀ" : ""
             opFailure("matmul", "\(describe(a.shape))\(ta) × \(describe(b.shape))\(tb): inner dimensions \(k) and \(k2) differ")
         }
-        // Two plain matrices (every dense layer) skip the batch arithmetic: building the
-        // output shape as `batch + [m, n]` cost two array allocations per product.
-        let plain = a.rank == 2 && b.rank == 2
-        let batchA = plain ? [] : Array(a.shape.dropLast(2)), batchB = plain ? [] : Array(b.shape.dropLast(2))
+        let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
         let batch = batchA == batchB ? batchA : broadcastShape(batchA, batchB, op: "matmul")
-        let outShape = plain ? [m, n] : batch + [m, n]
+        let outShape = batch + [m, n]
         let out = TensorStorage.make(count: outShape.elementCount, dtype: a.dtype)
         let batches = batch.elementCount
         if batches > 0 && m * n > 0 {
