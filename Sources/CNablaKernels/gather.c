@@ -24,17 +24,21 @@ typedef struct {
     float d, r;
 } float_plan;
 
+// The float path's value for byte b: q = b·r, then q + r·(b − q·d) with fused multiply-adds.
+// The exactness check, the vector loops' tails and (lane for lane) the vector loops compute this.
+static inline float float_formula(uint8_t b, float d, float r) {
+    float x = (float)b, q = x * r;
+    return fmaf(fmaf(-q, d, x), r, q);
+}
+
 static float_plan plan_for(double scale) {
     static __thread float_plan t_plan = {0, 0, 0, 0, 0};
     if (t_plan.checked && t_plan.scale == scale) return t_plan;
     float_plan p = {scale, 1, 0, (float)(1.0 / scale), 0};
     p.r = 1.0f / p.d;
     p.exact = scale > 0 && isfinite(p.d) && isfinite(p.r) && p.d != 0;
-    for (int b = 0; b < 256 && p.exact; b++) {
-        float x = (float)b, q = x * p.r;
-        float e = fmaf(-q, p.d, x);
-        p.exact = fmaf(e, p.r, q) == (float)((double)b * scale);
-    }
+    for (int b = 0; b < 256 && p.exact; b++)
+        p.exact = float_formula((uint8_t)b, p.d, p.r) == (float)((double)b * scale);
     t_plan = p;
     return p;
 }
@@ -53,10 +57,7 @@ NABLA_AVX512 static void convert_float_avx512(const uint8_t *s, long n, float d,
         __m512 e = _mm512_fnmadd_ps(q, vd, x);
         _mm512_storeu_ps(out + j, _mm512_fmadd_ps(e, vr, q));
     }
-    for (; j < n; j++) {
-        float x = (float)s[j], q = x * r;
-        out[j] = fmaf(fmaf(-q, d, x), r, q);
-    }
+    for (; j < n; j++) out[j] = float_formula(s[j], d, r);
 }
 
 NABLA_AVX2 static void convert_float_avx2(const uint8_t *s, long n, float d, float r, float *out) {
@@ -68,10 +69,7 @@ NABLA_AVX2 static void convert_float_avx2(const uint8_t *s, long n, float d, flo
         __m256 e = _mm256_fnmadd_ps(q, vd, x);
         _mm256_storeu_ps(out + j, _mm256_fmadd_ps(e, vr, q));
     }
-    for (; j < n; j++) {
-        float x = (float)s[j], q = x * r;
-        out[j] = fmaf(fmaf(-q, d, x), r, q);
-    }
+    for (; j < n; j++) out[j] = float_formula(s[j], d, r);
 }
 
 NABLA_AVX512 static void convert_avx512(const uint8_t *s, long n, double scale, float *d) {
