@@ -43,34 +43,10 @@ public func quadraticLoss(predictions: Tensor, targets: Tensor, reduction: LossR
         return predictions.rank <= 1 ? squared : squared.sum(axes: Array(1..<predictions.rank))
     }
     // Mean or sum: one graph node, c·Σ(a − y)² with gradient 2c(a − y), instead of the five
-    // of the formula written out (difference, square, half, per-sample sum, mean). In the
-    // batch-10 784-30-10 network of chapter 1 the five were about a tenth of a training step.
+    // of the formula written out (difference, square, half, per-sample sum, mean).
     let samples = predictions.rank <= 1 ? predictions.count : predictions.shape[0]
     let c = reduction == .mean ? 0.5 / Double(Swift.max(samples, 1)) : 0.5
-    return Tensor.customOp("quadraticLoss", inputs: [predictions, targets],
-                           forward: { xs in Tensor(c * squaredDistance(xs[0], xs[1]), dtype: xs[0].dtype) },
-                           backward: { g, xs, _ in
-                               let d = (xs[0] - xs[1]) * (g * (2 * c))
-                               return [d, xs[1].requiresGrad ? -d : nil]
-                           })
-}
-
-/// Σ(a − b)² over every element of two tensors of one shape, summed in double precision in
-/// one pass over the two buffers.
-private func squaredDistance(_ a: Tensor, _ b: Tensor) -> Double {
-    func total<T: TensorScalar>(_: T.Type) -> Double {
-        a.withUnsafeBufferPointer(as: T.self) { x in
-            b.withUnsafeBufferPointer(as: T.self) { y in
-                var sum = 0.0
-                for i in 0..<x.count {
-                    let d = Double(x[i]) - Double(y[i])
-                    sum += d * d
-                }
-                return sum
-            }
-        }
-    }
-    return a.dtype == .float32 ? total(Float.self) : total(Double.self)
+    return Tensor.squaredDistance(predictions, targets, scale: c)
 }
 
 /// Sigmoid followed by binary cross-entropy, computed stably from logits z as

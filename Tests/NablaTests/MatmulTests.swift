@@ -64,4 +64,56 @@ import Testing
         let bb = randn([1, 4, 3], seed: 12), cc = randn([2, 3, 2], seed: 13)
         expectGradientsCorrect([bb, cc]) { $0[0].matmul($0[1]) }   // broadcast batch
     }
+
+    @Test func linearIsMatmulPlusBiasBitForBit() {
+        // One op, the same values as the two it replaces, on every kernel path the shapes
+        // pick (dot products, register tiles, the transposed product, narrow tiles).
+        for dtype in [DType.float32, .float64] {
+            for (rows, inputs, outputs) in [(1, 1, 1), (10, 784, 30), (10, 30, 10), (7, 33, 65), (65, 7, 17), (2, 300, 1000)] {
+                let seed = UInt64(rows * 10_000 + inputs * 10 + outputs)
+                let x = randn([rows, inputs], seed: seed).cast(to: dtype)
+                let w = randn([outputs, inputs], seed: seed + 1).cast(to: dtype)
+                let b = randn([outputs], seed: seed + 2).cast(to: dtype)
+                let product = Tensor.matmul(x, w, transposeA: false, transposeB: true)
+                let y = Tensor.linear(x, weight: w, bias: b)
+                #expect(y.shape == [rows, outputs])
+                #expect(y.scalars(as: Double.self) == (product + b).scalars(as: Double.self), "\(dtype) \(rows)x\(inputs)x\(outputs)")
+                #expect(Tensor.linear(x, weight: w, bias: nil).scalars(as: Double.self) == product.scalars(as: Double.self))
+            }
+        }
+        // Leading dimensions are batch dimensions.
+        let x = randn([2, 3, 5], seed: 1), w = randn([4, 5], seed: 2), b = randn([4], seed: 3)
+        let y = Tensor.linear(x, weight: w, bias: b)
+        #expect(y.shape == [2, 3, 4])
+        expectClose(y, x.matmul(w.transposed()) + b, rtol: 1e-12, atol: 1e-12)
+    }
+
+    @Test func linearGradients() {
+        let x = randn([3, 4], seed: 21), w = randn([2, 4], seed: 22), b = randn([2], seed: 23)
+        expectGradientsCorrect([x, w, b]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]) }
+        expectGradientsCorrect([x, w]) { Tensor.linear($0[0], weight: $0[1], bias: nil) }
+        expectGradientsCorrect([randn([2, 3, 4], seed: 24), w, b]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]) }
+        expectSecondOrderCorrect([x, w, b]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]).sigmoid() }
+        // A constant input gets no gradient; the weight's and bias's are gᵀ·x and Σ rows of g.
+        let wl = w.requiringGrad(), bl = b.requiringGrad()
+        Tensor.linear(x, weight: wl, bias: bl).sum().backward()
+        expectClose(wl.grad!, Tensor.ones([2, 3], dtype: .float64).matmul(x), rtol: 1e-12, atol: 1e-12)
+        expectClose(bl.grad!, [3, 3], shape: [2])
+    }
+
+    @Test func squaredDistanceValuesAndGradients() {
+        let a = randn([4, 3], seed: 31), b = randn([4, 3], seed: 32)
+        let diff = zip(a.scalars(as: Double.self), b.scalars(as: Double.self)).map { $0 - $1 }
+        expectClose(Tensor.squaredDistance(a, b, scale: 0.25), [0.25 * diff.map { $0 * $0 }.reduce(0, +)], shape: [])
+        expectGradientsCorrect([a, b]) { Tensor.squaredDistance($0[0], $0[1], scale: 0.5) }
+        expectSecondOrderCorrect([a, b]) { Tensor.squaredDistance($0[0].sigmoid(), $0[1], scale: 0.5) }
+        // The direct backward loop and the recorded ops give the same bits.
+        let p = Tensor([[0.3, -1.7, 2.2], [0.01, 5, -0.4]] as [[Float]]).requiringGrad()
+        let y = Tensor([[1, 0, 0], [0, 1, 0]] as [[Float]]).requiringGrad()
+        let loss = Tensor.squaredDistance(p, y, scale: 0.05)
+        let direct = gradients(of: loss, withRespectTo: [p, y], retainGraph: true)
+        let recorded = gradients(of: loss, withRespectTo: [p, y], createGraph: true)
+        for i in 0..<2 { #expect(direct[i].scalars(as: Float.self) == recorded[i].scalars(as: Float.self)) }
+        expectClose(direct[1], direct[0] * -1, rtol: 0, atol: 0)
+    }
 }

@@ -1,8 +1,8 @@
-/// A short list of optional tensors that holds up to two inline: an op's inputs, or the
+/// A short list of optional tensors that holds up to three inline: an op's inputs, or the
 /// gradients its backward returns (nil for an input that needs none). Nearly every op has
-/// one or two inputs, and an `Array` for them would be a heap allocation per op recorded
-/// and per backward step, a large part of the cost of small ops. Longer lists (concat,
-/// conv with bias) keep their elements past the second in an array. Not generic, so that
+/// one to three inputs (three: an input, a weight and a bias), and an `Array` for them would
+/// be a heap allocation per op recorded and per backward step, a large part of the cost of
+/// small ops. Longer lists (concat) keep their elements past the third in an array. Not generic, so that
 /// copies are plain retains rather than calls through type metadata.
 ///
 /// Written as an array literal (`[g, g]`); the literal's temporary array does not escape
@@ -10,6 +10,7 @@
 struct TensorList: RandomAccessCollection, ExpressibleByArrayLiteral {
     private var first: Tensor?
     private var second: Tensor?
+    private var third: Tensor?
     private var rest: [Tensor?]
     let count: Int
 
@@ -21,7 +22,8 @@ struct TensorList: RandomAccessCollection, ExpressibleByArrayLiteral {
         count = elements.count
         first = count > 0 ? elements[0] : nil
         second = count > 1 ? elements[1] : nil
-        rest = count > 2 ? Array(elements[2...]) : []
+        third = count > 2 ? elements[2] : nil
+        rest = count > 3 ? Array(elements[3...]) : []
     }
 
     @inline(__always)
@@ -36,7 +38,8 @@ struct TensorList: RandomAccessCollection, ExpressibleByArrayLiteral {
         switch i {
         case 0: return first
         case 1: return second
-        default: return rest[i - 2]
+        case 2: return third
+        default: return rest[i - 3]
         }
     }
 
@@ -47,13 +50,14 @@ struct TensorList: RandomAccessCollection, ExpressibleByArrayLiteral {
         switch i {
         case 0: return first.take()
         case 1: return second.take()
-        default: return rest[i - 2].take()
+        case 2: return third.take()
+        default: return rest[i - 3].take()
         }
     }
 
     /// Whether any element has a graph node.
     var anyRequiresGradient: Bool {
-        first?.node != nil || second?.node != nil || rest.contains { $0?.node != nil }
+        first?.node != nil || second?.node != nil || third?.node != nil || rest.contains { $0?.node != nil }
     }
 
     /// The elements' shapes, for messages (`-` for a missing element).

