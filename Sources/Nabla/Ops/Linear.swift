@@ -51,9 +51,13 @@ extension Tensor {
                  accumulate: bias != nil)
         }
         let result = Tensor(storage: out, shape: outShape)
+        // The backward reads the sizes from the inputs rather than capturing them: a closure
+        // that captures nothing needs no allocated context.
         return result.recorded("linear", input, weight, bias) { g, c in
             // matmul's products, with the batch folded into rows, and the bias's sum over them.
             let x = c.input(0), w = c.input(1)
+            let (outFeatures, inFeatures) = (w.shape[0], w.shape[1])
+            let batchRows = x.rank == 2 ? x.shape[0] : Array(x.shape.dropLast()).elementCount
             let g2 = g.rank == 2 ? g : g.reshaped([batchRows, outFeatures])
             var gx: Tensor? = nil, gw: Tensor? = nil, gb: Tensor? = nil
             if c.needsGradient(0) {

@@ -22,14 +22,22 @@ extension Tensor {
     /// Normalized, sorted, de-duplicated axes; nil or empty means all axes.
     func reductionAxes(_ axes: [Int]?, op: String) -> [Int] {
         guard let axes, !axes.isEmpty else { return Array(0..<rank) }
-        if axes.count == 1 { return [normalizedAxis(axes[0], op: op)] }
+        if axes.count == 1 {
+            let axis = normalizedAxis(axes[0], op: op)
+            return axis == axes[0] ? axes : [axis]
+        }
         return Array(Set(axes.map { normalizedAxis($0, op: op) })).sorted()
     }
 
-    /// The shape after reducing `axes` (kept as size 1 or removed).
+    /// The shape after reducing `axes` (kept as size 1 or removed). One allocation: a bias
+    /// gradient (a sum over the batch) runs this at every training step.
     func reducedShape(_ axes: [Int], keepDims: Bool) -> [Int] {
-        keepDims ? shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
-                 : shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+        var out: [Int] = []
+        out.reserveCapacity(rank)
+        for (i, d) in shape.enumerated() {
+            if !axes.contains(i) { out.append(d) } else if keepDims { out.append(1) }
+        }
+        return out
     }
 
     /// Reduces `axes` with `K` (no graph); the result keeps reduced dimensions as size 1.
@@ -135,11 +143,11 @@ extension Tensor {
             return total.recorded("sum", self) { g, c in [g.broadcast(to: c.input(0).shape)] }
         }
         let ax = reductionAxes(axes, op: "sum")
-        let keptShape = reducedShape(ax, keepDims: true)
-        let outShape = keepDims ? keptShape : reducedShape(ax, keepDims: false)
-        let total = Tensor(storage: reducedStorage(ax, SumReduce.self, op: "sum"), shape: outShape)
+        let total = Tensor(storage: reducedStorage(ax, SumReduce.self, op: "sum"),
+                           shape: reducedShape(ax, keepDims: keepDims))
         return total.recorded("sum", self) { g, c in
-            [g.reshaped(keptShape).broadcast(to: c.input(0).shape)]
+            let x = c.input(0)
+            return [g.reshaped(x.reducedShape(ax, keepDims: true)).broadcast(to: x.shape)]
         }
     }
 

@@ -99,7 +99,10 @@ public enum BufferCache {
     /// Buffers below this size are tail-allocated with their tensor instead.
     static let minimumBytes = 32 << 10
     private struct State {
-        var free: [Int: [UInt]] = [:]   // block addresses by size
+        // Block addresses by size, in a short list of sizes (a training loop uses a handful)
+        // searched linearly: popping from and appending to an array inside a dictionary
+        // value allocated on every take and give.
+        var free: [(size: Int, blocks: [UInt])] = []
         var bytes = 0
         var limit = 128 << 20
     }
@@ -112,8 +115,8 @@ public enum BufferCache {
             let dropped: [UInt] = state.withLock { s in
                 s.limit = max(0, newValue)
                 guard s.bytes > s.limit else { return [] }
-                let all = s.free.values.flatMap { $0 }
-                s.free = [:]
+                let all = s.free.flatMap(\.blocks)
+                s.free = []
                 s.bytes = 0
                 return all
             }
@@ -128,7 +131,8 @@ public enum BufferCache {
     static func take(_ bytes: Int) -> (UnsafeMutableRawPointer, Int) {
         let size = (bytes + 4095) & ~4095
         let reused: UInt = state.withLock { s in
-            guard let p = s.free[size]?.popLast() else { return 0 }
+            guard let i = s.free.firstIndex(where: { $0.size == size }),
+                  let p = s.free[i].blocks.popLast() else { return 0 }
             s.bytes -= size
             return p
         }
@@ -144,7 +148,11 @@ public enum BufferCache {
         let address = UInt(bitPattern: block)
         let kept = state.withLock { s in
             guard s.bytes + size <= s.limit else { return false }
-            s.free[size, default: []].append(address)
+            if let i = s.free.firstIndex(where: { $0.size == size }) {
+                s.free[i].blocks.append(address)
+            } else {
+                s.free.append((size, [address]))
+            }
             s.bytes += size
             return true
         }
