@@ -388,3 +388,23 @@ private func expectStops(_ fragments: [String], sourceLocation: SourceLocation =
         expectStops(["backward: tensor of shape [2] is not a scalar"], result)
     }
 }
+
+@Suite("Buffer recycling") struct BufferCacheTests {
+    @Test func largeBuffersAreReusedBySize() {
+        // Sizes no other test uses (blocks are recycled per page-rounded size, process-wide).
+        let count = 123_457, other = 234_567
+        var first: Tensor? = Tensor.zeros([count])
+        let address = first!.storage.base
+        first = nil
+        let second = Tensor.zeros([count])
+        #expect(second.storage.base == address, "a freed block of the same size is handed out again")
+        let third = Tensor.zeros([count])
+        #expect(third.storage.base != address, "a block in use is never handed out twice")
+        var big: Tensor? = Tensor.ones([other])
+        let bigAddress = big!.storage.base
+        big = nil
+        let reused = Tensor.full([other], value: 2)
+        #expect(reused.storage.base == bigAddress)
+        #expect(reused.scalars(as: Float.self).allSatisfy { $0 == 2 } && second.scalars(as: Float.self).allSatisfy { $0 == 0 })
+    }
+}
