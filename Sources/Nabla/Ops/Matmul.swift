@@ -40,7 +40,8 @@ extension Tensor {
         }
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
         let batch = batchA == batchB ? batchA : broadcastShape(batchA, batchB, op: "matmul")
-        let outShape = batch + [m, n]
+        // Plain matrices: the literal is the shape (`[] + [m, n]` allocated a second array).
+        let outShape = batch.isEmpty ? [m, n] : batch + [m, n]
         let out = TensorStorage.make(count: outShape.elementCount, dtype: a.dtype)
         let batches = batch.elementCount
         if batches > 0 && m * n > 0 {
@@ -63,7 +64,11 @@ extension Tensor {
         } else if k == 0 || m * n == 0 {
             memsetZero(out)
         }
-        return Tensor(storage: out, shape: outShape).recorded("matmul", a, b) { g, c in
+        let product = Tensor(storage: out, shape: outShape)
+        // Checked first: the closure's context (it captures the operands and flags) would
+        // otherwise be allocated for every product, recorded or not.
+        guard recording(a, b) else { return product }
+        return product.recorded("matmul", a, b) { g, c in
             var ga: Tensor? = nil, gb: Tensor? = nil
             if c.needsGradient(0) {
                 ga = transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)

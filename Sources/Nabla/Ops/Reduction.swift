@@ -145,6 +145,10 @@ extension Tensor {
         let ax = reductionAxes(axes, op: "sum")
         let total = Tensor(storage: reducedStorage(ax, SumReduce.self, op: "sum"),
                            shape: reducedShape(ax, keepDims: keepDims))
+        // A backward that captures values has a heap-allocated context, made wherever the
+        // closure is written: checking first keeps a sum outside any graph (a bias gradient
+        // in a backward pass) from paying for it. Ops whose backward captures do this.
+        guard Tensor.recording(self) else { return total }
         return total.recorded("sum", self) { g, c in
             let x = c.input(0)
             return [g.reshaped(x.reducedShape(ax, keepDims: true)).broadcast(to: x.shape)]
@@ -182,7 +186,9 @@ extension Tensor {
         let ax = reductionAxes(axes, op: op)
         let kept = reduceRaw(ax, k, op: op)
         let x = self
-        return kept.reshaped(reducedShape(ax, keepDims: keepDims)).recorded(op, x) { g, _ in
+        let result = kept.reshaped(reducedShape(ax, keepDims: keepDims))
+        guard Tensor.recording(x) else { return result }
+        return result.recorded(op, x) { g, _ in
             let mask = x.detached() .== kept
             let ties = mask.sum(axes: ax, keepDims: true)
             return [g.reshaped(kept.shape) * mask / ties]

@@ -20,9 +20,8 @@ extension Tensor {
             opFailure("reshape", "cannot reshape \(describe(shape)) (\(count) elements) to \(describe(newShape)) (\(resolved.elementCount) elements)")
         }
         if resolved == shape { return self }
-        let inputShape = shape
-        return Tensor(storage: storage, shape: resolved).recorded("reshape", self) { g, _ in
-            [g.reshaped(inputShape)]
+        return Tensor(storage: storage, shape: resolved).recorded("reshape", self) { g, c in
+            [g.reshaped(c.input(0).shape)]
         }
     }
 
@@ -91,8 +90,7 @@ extension Tensor {
             case .float64: Tensor.zipLoop(FirstKernel.self, self, self, newShape, out.pointer(as: Double.self))
             }
         }
-        let inputShape = shape
-        return Tensor(storage: out, shape: newShape).recorded("broadcast", self) { g, _ in [g.sumToShape(inputShape)] }
+        return Tensor(storage: out, shape: newShape).recorded("broadcast", self) { g, c in [g.sumToShape(c.input(0).shape)] }
     }
 
     /// Sums over the dimensions that broadcasting to this tensor's shape would have added or
@@ -130,9 +128,11 @@ extension Tensor {
         case .float32: permuteCopy(storage.pointer(as: Float.self), out.pointer(as: Float.self), perm, outShape)
         case .float64: permuteCopy(storage.pointer(as: Double.self), out.pointer(as: Double.self), perm, outShape)
         }
+        let result = Tensor(storage: out, shape: outShape)
+        guard Tensor.recording(self) else { return result }
         var inverse = [Int](repeating: 0, count: rank)
         for (i, p) in perm.enumerated() { inverse[p] = i }
-        return Tensor(storage: out, shape: outShape).recorded("permute", self) { g, _ in [g.permuted(inverse)] }
+        return result.recorded("permute", self) { g, _ in [g.permuted(inverse)] }
     }
 
     /// Permutation with the order written inline: `x.permuted(0, 2, 1)`.

@@ -121,22 +121,21 @@ extension Tensor {
 
     /// log(1 + e^x), computed stably for any x. Its derivative is the sigmoid.
     public func softplus() -> Tensor {
-        let x = self
-        return mapElements(SoftplusKernel.self).recorded("softplus", x) { g, _ in [g * x.sigmoid()] }
+        mapElements(SoftplusKernel.self).recorded("softplus", self) { g, c in [g * c.input(0).sigmoid()] }
     }
 
     /// The error function elementwise.
     public func erf() -> Tensor {
-        let x = self
-        return mapElements(ErfKernel.self).recorded("erf", x) { g, _ in
-            [g * (-(x * x)).exp() * 1.1283791670955126]   // 2/√π
+        mapElements(ErfKernel.self).recorded("erf", self) { g, c in
+            let x = c.input(0)
+            return [g * (-(x * x)).exp() * 1.1283791670955126]   // 2/√π
         }
     }
 
     /// GELU, x·Φ(x) with Φ the standard normal CDF (the exact form, as PyTorch's default).
     public func gelu() -> Tensor {
-        let x = self
-        return mapElements(GeluKernel.self).recorded("gelu", x) { g, _ in
+        mapElements(GeluKernel.self).recorded("gelu", self) { g, c in
+            let x = c.input(0)
             let cdf = ((x * 0.7071067811865476).erf() + 1) * 0.5
             let pdf = (x * x * -0.5).exp() * 0.3989422804014327   // 1/√(2π)
             return [g * (cdf + x * pdf)]
@@ -205,7 +204,8 @@ extension Tensor {
 
     /// g where x > 0, else 0: relu's vector–Jacobian product (linear in g; x is a constant).
     static func reluBackward(_ g: Tensor, _ x: Tensor) -> Tensor {
-        zipElements(g, x, ReluBackwardKernel.self, op: "reluBackward")
-            .recorded("reluBackward", g) { gg, c in [reluBackward(gg, x)] }
+        let result = zipElements(g, x, ReluBackwardKernel.self, op: "reluBackward")
+        guard recording(g) else { return result }
+        return result.recorded("reluBackward", g) { gg, c in [reluBackward(gg, x)] }
     }
 }
