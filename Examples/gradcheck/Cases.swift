@@ -80,6 +80,9 @@ func allCases() -> [GradientCase] {
     add("matmul broadcast", [rand([2, 1, 3, 4]), rand([3, 4, 2])]) { $0[0].matmul($0[1]) }
     add("matmul vector", [rand([4]), rand([4, 3])]) { $0[0].matmul($0[1]) }
     add("matmul transposed", [rand([4, 3]), rand([5, 4])]) { Tensor.matmul($0[0], $0[1], transposeA: true, transposeB: true) }
+    add("linear", [rand([3, 4]), rand([5, 4]), rand([5])]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]).tanh() }
+    add("linear batched, no bias", [rand([2, 3, 4]), rand([2, 4])]) { Tensor.linear($0[0], weight: $0[1], bias: nil).exp() }
+    add("squaredDistance", [rand([3, 4]), rand([3, 4])]) { Tensor.squaredDistance($0[0], $0[1], scale: 0.25) }
     add("transpose", [rand([3, 4])]) { $0[0].transposed() * Tensor.arange(0, 12, dtype: .float64).reshaped(4, 3) }
     add("permute", [rand([2, 3, 4])]) { $0[0].permuted(2, 0, 1) }
     add("reshape", [rand([2, 6])]) { $0[0].reshaped(3, 4).sigmoid() }
@@ -126,6 +129,8 @@ func allCases() -> [GradientCase] {
     }
     add("mul", [rand([2, 3]), rand([2, 3])], secondOrder: true) { $0[0] * $0[1] }
     add("matmul", [rand([2, 3]), rand([3, 2])], secondOrder: true) { $0[0].matmul($0[1]) }
+    add("linear", [rand([2, 3]), rand([2, 3]), rand([2])], secondOrder: true) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]).tanh() }
+    add("squaredDistance", [rand([2, 3]), rand([2, 3])], secondOrder: true) { Tensor.squaredDistance($0[0].tanh(), $0[1], scale: 0.5) }
     add("conv2d", [rand([1, 1, 4, 4]), rand([2, 1, 2, 2])], secondOrder: true) { $0[0].conv2d($0[1]).tanh() }
     add("batchNorm", [rand([3, 2, 2]), rand([2])], secondOrder: true) { $0[0].batchNormalized(weight: $0[1], bias: nil).output.tanh() }
     add("batchNorm + ReLU", [rand([3, 2, 2]), rand([2])], secondOrder: true) {
