@@ -69,7 +69,7 @@ extension Tensor {
                 gw = matmul(g2, x2, transposeA: true, transposeB: false)
             }
             if c.inputCount == 3 && c.needsGradient(2) { gb = g2.sum(axes: [0]) }
-            return [gx, gw, gb]
+            return TensorList(gx, gw, gb)
         }
     }
 }
