@@ -86,6 +86,11 @@ import Testing
         let y = Tensor.linear(x, weight: w, bias: b)
         #expect(y.shape == [2, 3, 4])
         expectClose(y, x.matmul(w.transposed()) + b, rtol: 1e-12, atol: 1e-12)
+        // A vector is one example, as in PyTorch.
+        let v = randn([5], seed: 4)
+        let yv = Tensor.linear(v, weight: w, bias: b)
+        #expect(yv.shape == [4])
+        expectClose(yv, w.matmul(v) + b, rtol: 1e-12, atol: 1e-12)
     }
 
     @Test func linearGradients() {
@@ -93,6 +98,7 @@ import Testing
         expectGradientsCorrect([x, w, b]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]) }
         expectGradientsCorrect([x, w]) { Tensor.linear($0[0], weight: $0[1], bias: nil) }
         expectGradientsCorrect([randn([2, 3, 4], seed: 24), w, b]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]) }
+        expectGradientsCorrect([randn([4], seed: 25), w, b]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]) }
         expectSecondOrderCorrect([x, w, b]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]).sigmoid() }
         // A constant input gets no gradient; the weight's and bias's are gᵀ·x and Σ rows of g.
         let wl = w.requiringGrad(), bl = b.requiringGrad()

@@ -407,4 +407,19 @@ private func expectStops(_ fragments: [String], sourceLocation: SourceLocation =
         #expect(reused.storage.base == bigAddress)
         #expect(reused.scalars(as: Float.self).allSatisfy { $0 == 2 } && second.scalars(as: Float.self).allSatisfy { $0 == 0 })
     }
+
+    @Test func manySizesKeepRecyclingWorking() {
+        // More distinct sizes than the cache keeps entries for while all their blocks are in
+        // use: entries get pruned, and reuse still works afterwards.
+        var held: [Tensor] = []
+        for i in 0..<100 { held.append(Tensor.zeros([40_000 + 1024 * i])) }
+        held.removeAll()
+        let count = 345_679
+        var t: Tensor? = Tensor.ones([count])
+        let address = t!.storage.base
+        t = nil
+        let again = Tensor.full([count], value: 3)
+        #expect(again.storage.base == address)
+        #expect(again.scalars(as: Float.self).allSatisfy { $0 == 3 })
+    }
 }

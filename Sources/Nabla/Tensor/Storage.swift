@@ -151,6 +151,10 @@ public enum BufferCache {
             if let i = s.free.firstIndex(where: { $0.size == size }) {
                 s.free[i].blocks.append(address)
             } else {
+                // Sizes whose blocks are all in use keep their (empty) entry, so that the
+                // next give of that size appends without allocating; a program that used
+                // many sizes once drops those entries here rather than growing the list.
+                if s.free.count >= 64 { s.free.removeAll { $0.blocks.isEmpty } }
                 s.free.append((size, [address]))
             }
             s.bytes += size

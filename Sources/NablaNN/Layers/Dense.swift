@@ -56,7 +56,6 @@ public final class Dense: Module, CustomStringConvertible {
             layerFailure(description, "input \(describeShape(input.shape)) has \(features), expected \(inputSize)")
         }
         requireDType(input, weight.value.dtype, layer: description)
-        if input.rank == 1 { return self(input.unsqueezed(axis: 0)).squeezed(axes: [0]) }
         return Tensor.linear(input, weight: weight.value, bias: bias?.value)
     }
 }
