@@ -4,6 +4,7 @@ import Glibc
 import Synchronization
 
 /// What a storage records about its elements.
+@usableFromInline
 struct StorageHeader {
     /// Number of elements.
     let count: Int
@@ -27,6 +28,7 @@ struct StorageHeader {
 /// Tensors share a storage when one is a reshape of another or a copy of the same value; a
 /// mutation through `Tensor` copies the storage first unless it is uniquely referenced
 /// (copy-on-write), so tensors keep value semantics.
+@usableFromInline
 final class TensorStorage: ManagedBuffer<StorageHeader, UInt8> {
     /// Uninitialized storage for `count` elements of `dtype`.
     static func make(count: Int, dtype: DType) -> TensorStorage {
@@ -78,12 +80,14 @@ final class TensorStorage: ManagedBuffer<StorageHeader, UInt8> {
 
     /// The buffer as typed elements; `T` must match `dtype`.
     @inline(__always)
+    @usableFromInline
     func pointer<T: TensorScalar>(as _: T.Type) -> UnsafeMutablePointer<T> {
         assert(T.dtype == dtype, "storage is \(dtype), read as \(T.dtype)")
         return base.assumingMemoryBound(to: T.self)
     }
 
     /// A new storage holding the same values.
+    @usableFromInline
     func copy() -> TensorStorage {
         let s = TensorStorage.make(count: count, dtype: dtype)
         memcpy(s.base, base, count * dtype.byteCount)

@@ -14,7 +14,7 @@
 /// print(w.grad!)          // ∂loss/∂w, shape [3, 2]
 /// ```
 public struct Tensor: @unchecked Sendable {
-    var storage: TensorStorage
+    @usableFromInline var storage: TensorStorage
     /// The size of each dimension, outermost first (row-major). `[]` for a scalar.
     public private(set) var shape: [Int]
     /// The graph node when this tensor requires gradients, else nil.
@@ -78,9 +78,13 @@ public struct Tensor: @unchecked Sendable {
     public var gradientOp: String? { node?.op }
 
     // MARK: raw access
+    // Inlinable (the storage usable from inline), so that code in other modules (optimizers,
+    // losses, data loading) gets these specialized for its element type: called generically
+    // across the module boundary, they made SGD's step on Nielsen's four parameters 0.2 µs
+    // longer (0.82–0.90 against 0.67–0.72 µs a step on a 16-30-10 network, alternating).
 
     /// Calls `body` with the elements as a typed buffer; `T` must match `dtype`.
-    
+    @inlinable
     public func withUnsafeBufferPointer<T: TensorScalar, R>(
         as _: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
     ) rethrows -> R {
@@ -91,7 +95,7 @@ public struct Tensor: @unchecked Sendable {
     /// Calls `body` with the elements as a mutable typed buffer, copying the storage first if
     /// another tensor shares it. Records nothing in the graph: use it for data, not for math
     /// that needs gradients.
-    
+    @inlinable
     public mutating func withUnsafeMutableBufferPointer<T: TensorScalar, R>(
         as _: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
     ) rethrows -> R {
