@@ -40,8 +40,7 @@ extension Tensor {
         }
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
         let batch = batchA == batchB ? batchA : broadcastShape(batchA, batchB, op: "matmul")
-        // Plain matrices: the literal is the shape (`[] + [m, n]` allocated a second array).
-        let outShape = batch.isEmpty ? [m, n] : batch + [m, n]
+        let outShape = batch + [m, n]
         let out = TensorStorage.make(count: outShape.elementCount, dtype: a.dtype)
         let batches = batch.elementCount
         if batches > 0 && m * n > 0 {
