@@ -56,6 +56,11 @@
 #define GEMM_PARALLEL_FLOPS 3.0e6
 #endif
 
+// Products with K at most this are summed in one pass on every path (the strided and dot
+// paths never split K; the packed path splits it into blocks of GEMM_KC or GEMM_KC_WIDE),
+// so with beta = 1 each element of C gets alpha times its whole sum added with one rounding.
+long nabla_gemm_one_pass_depth(void) { return GEMM_KC < GEMM_KC_WIDE ? GEMM_KC : GEMM_KC_WIDE; }
+
 static long g_strided_limit = -1;  // < 0: the measured defaults above
 void nabla_gemm_set_strided_limit(long bytes) {
     __atomic_store_n(&g_strided_limit, bytes, __ATOMIC_RELAXED);

@@ -23,6 +23,9 @@
 #endif
 #define NABLA_INLINE static inline __attribute__((always_inline))
 
+// The largest K that every GEMM path sums in one pass (see gemm.c).
+long nabla_gemm_one_pass_depth(void);
+
 // The calling thread's own settings (nabla_set_thread_settings), or 0 if it has none. Every
 // setting's getter looks here first.
 const nabla_settings *nabla_thread_override(void);

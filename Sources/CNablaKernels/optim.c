@@ -136,3 +136,30 @@ void nabla_sgd_update_f64(double *w, const double *g, long n, double lr, double 
     sgd_job s = {w, g, n, lr, wd, 0, 1};
     sgd_run(&s);
 }
+
+// W ← W − lr·op(A)·op(B) (see CNablaKernels.h). The direct path relies on two facts: every
+// GEMM path ends an element as C = alpha·sum + beta·C with the product alpha·sum rounded
+// first (so beta = 1 adds it with one more rounding, as the update's subtraction does),
+// and with K in one pass the sum is the very sum that G would hold. −lr·sum is the exact
+// negation of lr·sum, so W + (−lr·sum) is W − lr·G bit for bit. lr = 0 takes the other
+// path because the GEMM skips a product scaled by zero, where the update would turn an
+// infinite gradient into NaN.
+#define SGD_PRODUCT(T, SUF, GEMM)                                                              \
+    int nabla_sgd_product_update_##SUF(int transA, int transB, long M, long N, long K,        \
+                                       const T *A, long lda, const T *B, long ldb, T *W,      \
+                                       T lr) {                                                 \
+        if (M <= 0 || N <= 0) return 0;                                                        \
+        if (K <= nabla_gemm_one_pass_depth() && lr != 0) {                                     \
+            GEMM(transA, transB, M, N, K, -lr, A, lda, B, ldb, 1, W, N);                       \
+            return 0;                                                                          \
+        }                                                                                      \
+        T *g = (T *)malloc((size_t)M * (size_t)N * sizeof(T));                                 \
+        if (!g) return -1;                                                                     \
+        GEMM(transA, transB, M, N, K, 1, A, lda, B, ldb, 0, g, N);                             \
+        nabla_sgd_update_##SUF(W, g, M * N, lr, 0);                                            \
+        free(g);                                                                               \
+        return 0;                                                                              \
+    }
+SGD_PRODUCT(float, f32, nabla_sgemm)
+SGD_PRODUCT(double, f64, nabla_dgemm)
+#undef SGD_PRODUCT

@@ -167,6 +167,7 @@ private func expectMatchesReference(_ name: String, sourceLocation: SourceLocati
         let live = Parameter(Tensor([Float(5), 6]))
         let optimizers: [any Optimizer] = [
             SGD(parameters: [frozen, noGrad, live], learningRate: 0.1, momentum: 0.9),
+            SGD(parameters: [frozen, noGrad, live], learningRate: 0.1),
             RMSProp(parameters: [frozen, noGrad, live]),
             AdaGrad(parameters: [frozen, noGrad, live]),
             Adam(parameters: [frozen, noGrad, live]),
@@ -200,6 +201,50 @@ private func expectMatchesReference(_ name: String, sourceLocation: SourceLocati
         #expect(p.grad?.scalars == [2, 4], "step() must not touch the gradient")
         sgd.zeroGrad()
         #expect(p.grad == nil)
+    }
+
+    /// Plain SGD adds a dense layer's weight gradient, gᵀ·x, to the weights straight from
+    /// its factors (no gradient buffer). Training must give the same bits as when every
+    /// gradient is formed first (reading `grad` forms it): Nielsen's sigmoid network and
+    /// quadratic cost, several steps, a group with its own rate scale, a frozen layer, a
+    /// batch past one GEMM pass (300 rows), float and double.
+    @Test func plainSGDFromUnformedGradientsMatchesFormedOnes() {
+        for dtype in [DType.float32, .float64] {
+            for batch in [10, 300] {
+                func network() -> [Dense] {
+                    var g = RandomGenerator(seed: 5)
+                    return [Dense(20, 12, weightInitializer: .standardNormal, dtype: dtype, using: &g),
+                            Dense(12, 8, weightInitializer: .standardNormal, dtype: dtype, using: &g),
+                            Dense(8, 4, weightInitializer: .standardNormal, dtype: dtype, using: &g)]
+                }
+                let direct = network(), formed = network()
+                for net in [direct, formed] { net[1].weight.isFrozen = true }
+                func optimizer(_ net: [Dense]) -> SGD {
+                    SGD(groups: [ParameterGroup(parameters: net[0].trainableParameters()),
+                                 ParameterGroup(parameters: net[1].parameters() + net[2].parameters(),
+                                                learningRateScale: 0.5)], learningRate: 3)
+                }
+                let sgdDirect = optimizer(direct), sgdFormed = optimizer(formed)
+                for step in 0..<4 {
+                    let x = Tensor.randomUniform([batch, 20], dtype: dtype, seed: UInt64(step))
+                    let y = Tensor.randomUniform([batch, 4], dtype: dtype, seed: UInt64(100 + step))
+                    for (net, sgd) in [(direct, sgdDirect), (formed, sgdFormed)] {
+                        sgd.zeroGrad()
+                        let out = net[2](net[1](net[0](x).sigmoid()).sigmoid()).sigmoid()
+                        quadraticLoss(predictions: out, targets: y).backward()
+                        if sgd === sgdFormed { for p in sgd.parameters { _ = p.grad } }
+                        sgd.step()
+                    }
+                }
+                for (a, b) in zip(direct.flatMap { $0.parameters() }, formed.flatMap { $0.parameters() }) {
+                    #expect(optBits(a.value) == optBits(b.value), "\(dtype) batch \(batch) \(a.shape)")
+                }
+                #expect(optBits(direct[0].weight.grad!) == optBits(formed[0].weight.grad!), "the gradient stays readable")
+                var g = RandomGenerator(seed: 5)
+                let initial = Dense(20, 12, weightInitializer: .standardNormal, dtype: dtype, using: &g)
+                #expect(optBits(direct[0].weight.value) != optBits(initial.weight.value), "training moved the weights")
+            }
+        }
     }
 
     @Test func weightDecayOnWeightsOnly() {

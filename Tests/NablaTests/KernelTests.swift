@@ -574,6 +574,53 @@ extension KernelTests {
 }
 
 extension KernelTests {
+    /// SGD with a product gradient, W ← W − η·op(A)·op(B), gives the bits of forming the
+    /// product with sgemm and then running the plain update, on every path: all four
+    /// transpose cases; K from 1 to past one GEMM pass (256), where the kernel forms the
+    /// product in a buffer instead; 1 and 2 threads (the larger shapes are split); the
+    /// strided and the packed GEMM (strided limit 0); a 1-row product with transposed B
+    /// (computed transposed inside sgemm); float and double. A zero rate with an infinite
+    /// gradient gives NaN there, as the plain update does.
+    @Test func sgdProductUpdateMatchesFormingTheGradientFirst() {
+        var rng = KernelRNG(7)
+        let shapes = [(1, 1, 1), (30, 784, 10), (10, 30, 10), (7, 33, 65), (65, 17, 127),
+                      (100, 300, 64), (12, 40, 256), (9, 20, 257), (33, 70, 600), (1, 900, 40)]
+        for (m, n, k) in shapes {
+            for (tA, tB) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = rng.floats(m * k), b = rng.floats(k * n), w0 = rng.floats(m * n)
+                let ad = rng.doubles(m * k), bd = rng.doubles(k * n), wd0 = rng.doubles(m * n)
+                let lda = tA ? m : k, ldb = tB ? k : n
+                for limit in [-1, 0] {
+                    forEachISA { isa in
+                        for threads: Int32 in [1, 2] {
+                            withKernelSettings({ $0.threads = threads; $0.strided_limit = limit }) {
+                                var g = [Float](repeating: 0, count: m * n), want = w0, got = w0
+                                nabla_sgemm(tA ? 1 : 0, tB ? 1 : 0, m, n, k, 1, a, lda, b, ldb, 0, &g, n)
+                                nabla_sgd_update_f32(&want, g, m * n, 3, 0)
+                                #expect(nabla_sgd_product_update_f32(tA ? 1 : 0, tB ? 1 : 0, m, n, k, a, lda, b, ldb, &got, 3) == 0)
+                                let at = "\(m)x\(n)x\(k) tA \(tA) tB \(tB) isa \(isa) threads \(threads) limit \(limit)"
+                                #expect(got == want, "float \(at)")
+                                var gd = [Double](repeating: 0, count: m * n), wantD = wd0, gotD = wd0
+                                nabla_dgemm(tA ? 1 : 0, tB ? 1 : 0, m, n, k, 1, ad, lda, bd, ldb, 0, &gd, n)
+                                nabla_sgd_update_f64(&wantD, gd, m * n, 0.3, 0)
+                                #expect(nabla_sgd_product_update_f64(tA ? 1 : 0, tB ? 1 : 0, m, n, k, ad, lda, bd, ldb, &gotD, 0.3) == 0)
+                                #expect(gotD == wantD, "double \(at)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        forEachISA { isa in
+            var w: [Float] = [1, 2]
+            let a: [Float] = [.infinity], b: [Float] = [1, 1]
+            #expect(nabla_sgd_product_update_f32(0, 0, 1, 2, 1, a, 1, b, 2, &w, 0) == 0)
+            #expect(w[0].isNaN && w[1].isNaN, "zero rate, infinite gradient, isa \(isa)")
+        }
+    }
+}
+
+extension KernelTests {
     /// 2×2 max pooling on every path against the rule written out: the first of tied maxima
     /// in row-major order, a NaN over any number, the last NaN over an earlier one; values
     /// and chosen indices exact, on odd and even sizes around the vector width.

@@ -185,6 +185,21 @@ void nabla_prefetch_rows(const uint8_t *src, long rowBytes, const long *rows, lo
 void nabla_sgd_update_f32(float *w, const float *g, long n, float lr, float wd);
 void nabla_sgd_update_f64(double *w, const double *g, long n, double lr, double wd);
 
+/// Plain SGD whose gradient is a product: W ← W − lr·op(A)·op(B), W being M×N with row
+/// stride N and op(A), op(B) as in nabla_sgemm. The result has exactly the bits of forming
+/// G = op(A)·op(B) with nabla_sgemm (alpha 1, beta 0) and then calling nabla_sgd_update_f32
+/// with wd = 0, for any thread count. When K fits one pass of the GEMM (K ≤ 256) and lr ≠ 0
+/// the product is added to W directly (alpha = −lr, beta = 1), with no buffer for G: each
+/// element of G is the same sum as before, and W + (−lr·sum) rounds as W − lr·G does.
+/// Otherwise G is formed in a temporary buffer first. Returns 0, or −1 if that buffer could
+/// not be allocated (W is then unchanged).
+int nabla_sgd_product_update_f32(int transA, int transB, long M, long N, long K,
+                                 const float *A, long lda, const float *B, long ldb,
+                                 float *W, float lr);
+int nabla_sgd_product_update_f64(int transA, int transB, long M, long N, long K,
+                                 const double *A, long lda, const double *B, long ldb,
+                                 double *W, double lr);
+
 #ifdef __cplusplus
 }
 #endif

@@ -126,9 +126,17 @@ enum GradientEngine {
         var targetIndex: [ObjectIdentifier: [Int]] = [:]
         for (i, t) in targets.enumerated() { targetIndex[ObjectIdentifier(t), default: []].append(i) }
         var found: [Int: Tensor] = [:]
+        // Leaf gradients that are products may be handed over unformed (see
+        // `BackwardContext.deferProduct`) when they are only stored: not when the pass
+        // returns them, records itself, or checks every gradient for NaN.
+        let defers = accumulateIntoLeaves && targets.isEmpty && !createGraph && !AnomalyMode.isEnabled
 
         GradMode.with(createGraph) {
             for node in order.reversed() {
+                if node.isLeaf, let product = node.pendingProduct.take() {
+                    node.accumulate(product)  // its only gradient of this pass (see below)
+                    continue
+                }
                 guard let gradient = node.pendingGradient.take() else { continue }
                 if !targetIndex.isEmpty, let indices = targetIndex[ObjectIdentifier(node)] {
                     for t in indices { found[t] = gradient }
@@ -143,12 +151,16 @@ enum GradientEngine {
                 guard let backward = node.backward else {
                     opFailure("backward", "the graph through '\(node.op)' was already freed by an earlier backward(); pass retainGraph: true to the earlier call to run backward through the same graph twice")
                 }
-                var inputGradients = backward(gradient, BackwardContext(node: node))
+                var inputGradients = backward(gradient, BackwardContext(node: node, defersLeafProducts: defers))
                 if AnomalyMode.isEnabled { AnomalyMode.checkGradients(inputGradients, of: node, incoming: gradient) }
                 for k in 0..<Swift.min(node.inputCount, inputGradients.count) {
                     guard let input = node.inputNode(k), var g = inputGradients.take(k) else { continue }
                     if g.shape != input.shape { g = g.sumToShape(input.shape) }
-                    if let earlier = input.pendingGradient.take() { g = earlier + g }
+                    // A second gradient for a leaf whose first was deferred: form the first,
+                    // so that the sum is added up in the same order as without deferring.
+                    if let earlier = input.pendingGradient.take() ?? input.pendingProduct.take()?.evaluated() {
+                        g = earlier + g
+                    }
                     input.pendingGradient = g
                 }
                 if !retainGraph { node.release() }

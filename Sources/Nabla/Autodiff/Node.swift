@@ -48,11 +48,46 @@ final class Node {
     @exclusivity(unchecked) var backward: Backward?
     /// The output values, kept only for ops whose backward needs them (sigmoid, exp, …).
     @exclusivity(unchecked) var savedOutput: TensorStorage?
-    /// The accumulated gradient of a leaf.
-    @exclusivity(unchecked) var grad: Tensor?
+    /// The accumulated gradient of a leaf, once formed (see `grad`).
+    @exclusivity(unchecked) private var formedGrad: Tensor?
+    /// A leaf's gradient still held as the two factors of the product that makes it (see
+    /// `DeferredProduct`); `formedGrad` is nil while this is set.
+    @exclusivity(unchecked) private(set) var deferredGrad: DeferredProduct?
     /// The gradient summed so far during a backward pass, before the pass reaches this
     /// node (see `GradientEngine.run`); nil outside a pass.
     @exclusivity(unchecked) var pendingGradient: Tensor?
+    /// A leaf's first gradient of this pass when it came as a deferred product (see
+    /// `BackwardContext.deferProduct`); `pendingGradient` is nil while this is set.
+    @exclusivity(unchecked) var pendingProduct: DeferredProduct?
+
+    /// The accumulated gradient of a leaf. Reading it forms a deferred gradient (one
+    /// product) and keeps the result; setting it drops any deferred one.
+    ///
+    /// Reading is not safe on two threads at once for the same leaf, since it may store
+    /// the formed gradient (as `backward` itself is not).
+    var grad: Tensor? {
+        get {
+            if let product = deferredGrad {
+                formedGrad = product.evaluated()
+                deferredGrad = nil
+            }
+            return formedGrad
+        }
+        set {
+            formedGrad = newValue
+            deferredGrad = nil
+        }
+    }
+
+    /// Adds `product`, a gradient held as its factors, to the leaf's gradient: kept
+    /// unformed when there is no gradient yet, else formed and added.
+    func accumulate(_ product: consuming DeferredProduct) {
+        if formedGrad == nil && deferredGrad == nil {
+            deferredGrad = product
+        } else {
+            grad = grad.unsafelyUnwrapped + product.evaluated()
+        }
+    }
 
     init(leafShape: [Int], dtype: DType) {
         op = "leaf"
@@ -196,6 +231,14 @@ public enum GraphDiagnostics {
 
 struct BackwardContext {
     unowned(unsafe) let node: Node
+    /// Whether a leaf's gradient may be handed over unformed (`deferProduct`): only when the
+    /// pass just stores leaf gradients, records nothing, and checks no values.
+    let defersLeafProducts: Bool
+
+    init(node: Node, defersLeafProducts: Bool = false) {
+        self.node = node
+        self.defersLeafProducts = defersLeafProducts
+    }
 
     /// Whether input `i` needs a gradient (skip computing it otherwise).
     @inline(__always) func needsGradient(_ i: Int) -> Bool { node.inputNode(i) != nil }
@@ -205,6 +248,25 @@ struct BackwardContext {
 
     /// Input `i` of the op, connected to its own graph.
     @inline(__always) func input(_ i: Int) -> Tensor { node.input(i) }
+
+    /// Hands over the gradient of input `i`, op(a)·op(b) (`matmul(a, b, transposeA:,
+    /// transposeB:)`), as its two factors rather than formed, when input `i` is a leaf the
+    /// pass would only store it in: this is its first gradient of the pass and the pass
+    /// is a plain `backward()`. Returns false otherwise; the closure then computes the
+    /// product itself. A handed-over gradient is formed when something reads it (`grad`),
+    /// or never: plain SGD adds the product straight into the weights
+    /// (`Tensor.descendGradient(rate:)`), without a gradient buffer.
+    func deferProduct(toInput i: Int, _ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) -> Bool {
+        guard defersLeafProducts, let leaf = node.inputNode(i), leaf.isLeaf,
+              leaf.pendingGradient == nil, leaf.pendingProduct == nil,
+              a.rank == 2, b.rank == 2, a.dtype == leaf.dtype, b.dtype == leaf.dtype,
+              leaf.shape.count == 2,
+              leaf.shape[0] == a.shape[transposeA ? 1 : 0], leaf.shape[1] == b.shape[transposeB ? 0 : 1],
+              a.shape[transposeA ? 0 : 1] == b.shape[transposeB ? 1 : 0] else { return false }
+        leaf.pendingProduct = DeferredProduct(a: a.detached(), b: b.detached(),
+                                              transposeA: transposeA, transposeB: transposeB)
+        return true
+    }
 
     /// The op's output, as a tensor connected to this node (so that a backward recorded
     /// with `createGraph` differentiates through it). Only for ops that saved it.

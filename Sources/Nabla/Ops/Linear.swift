@@ -69,8 +69,12 @@ extension Tensor {
                 gx = x.rank == 2 ? product : product.reshaped(x.shape)
             }
             if c.needsGradient(1) {
+                // gᵀ·x, handed to the engine unformed when the weight is a leaf that only
+                // stores it (plain SGD then adds it to the weights in one GEMM).
                 let x2 = x.rank == 2 ? x : x.reshaped([batchRows, inFeatures])
-                gw = matmul(g2, x2, transposeA: true, transposeB: false)
+                if !c.deferProduct(toInput: 1, g2, x2, transposeA: true, transposeB: false) {
+                    gw = matmul(g2, x2, transposeA: true, transposeB: false)
+                }
             }
             if c.inputCount == 3 && c.needsGradient(2) { gb = g2.sum(axes: [0]) }
             return TensorList(gx, gw, gb)

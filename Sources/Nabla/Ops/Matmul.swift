@@ -68,14 +68,20 @@ extension Tensor {
         // otherwise be allocated for every product, recorded or not.
         guard recording(a, b) else { return product }
         return product.recorded("matmul", a, b) { g, c in
+            // Each gradient is one more product; a leaf's may be handed to the engine
+            // unformed (see BackwardContext.deferProduct), as a weight's often is.
             var ga: Tensor? = nil, gb: Tensor? = nil
             if c.needsGradient(0) {
-                ga = transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)
-                                : matmul(g, b, transposeA: false, transposeB: !transposeB)
+                let (p, q, tp, tq) = transposeA ? (b, g, transposeB, true) : (g, b, false, !transposeB)
+                if !c.deferProduct(toInput: 0, p, q, transposeA: tp, transposeB: tq) {
+                    ga = matmul(p, q, transposeA: tp, transposeB: tq)
+                }
             }
             if c.needsGradient(1) {
-                gb = transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
-                                : matmul(a, g, transposeA: !transposeA, transposeB: false)
+                let (p, q, tp, tq) = transposeB ? (g, a, true, transposeA) : (a, g, !transposeA, false)
+                if !c.deferProduct(toInput: 1, p, q, transposeA: tp, transposeB: tq) {
+                    gb = matmul(p, q, transposeA: tp, transposeB: tq)
+                }
             }
             return [ga, gb]
         }

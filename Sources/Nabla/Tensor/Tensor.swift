@@ -61,6 +61,11 @@ public struct Tensor: @unchecked Sendable {
 
     /// The gradient accumulated in this leaf by `backward()` calls, or nil if none has run
     /// since the last `zeroGrad()`. Gradients add up across calls: zero them between steps.
+    ///
+    /// A gradient that is a matrix product (a weight's, gᵀ·x) is kept as its two factors
+    /// after `backward()` and formed on the first read, so reading it may run that product
+    /// once; plain SGD (`descendGradient(rate:)`) uses the factors without forming it.
+    /// Reading one leaf's gradient from two threads at once is not safe.
     public var grad: Tensor? {
         get { node?.grad }
         nonmutating set {

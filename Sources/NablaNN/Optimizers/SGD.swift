@@ -58,7 +58,14 @@ public final class SGD: Optimizer {
     public func step() {
         withoutGradients {
             for i in entries.indices {
-                guard let g = usableGradient("SGD", entries[i].parameter) else { continue }
+                let p = entries[i].parameter
+                if momentum == 0 && entries[i].weightDecay == 0 {
+                    // w ← w − η·g in place, straight from the product when the gradient is
+                    // still held as one (a dense layer's weight; see descendGradient).
+                    if !p.isFrozen { p.value.descendGradient(rate: learningRate * entries[i].learningRateScale) }
+                    continue
+                }
+                guard let g = usableGradient("SGD", p) else { continue }
                 switch g.dtype {
                 case .float32: update(i, g, Float.self)
                 case .float64: update(i, g, Double.self)
