@@ -53,10 +53,11 @@ public final class AdaGrad: Optimizer {
         entries = makeEntries("AdaGrad", groups: groups, defaultWeightDecay: weightDecay) { p in
             State(sum: Tensor.full(like: p.value, value: initialAccumulator))
         }
+        parameters = entries.map(\.parameter)
     }
 
-    /// Every parameter, in group order.
-    public var parameters: [Parameter] { entries.map(\.parameter) }
+    /// Every parameter, in group order (kept, not rebuilt: `zeroGrad()` reads it every step).
+    public let parameters: [Parameter]
 
     /// Applies one AdaGrad update to every trainable parameter that has a gradient.
     public func step() {

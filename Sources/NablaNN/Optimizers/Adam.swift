@@ -45,7 +45,7 @@ public final class Adam: Optimizer {
     /// Whether the AMSGrad variant (maximum of past second moments) is used.
     public var amsgrad: Bool { core.amsgrad }
     /// Every parameter, in group order.
-    public var parameters: [Parameter] { core.entries.map(\.parameter) }
+    public var parameters: [Parameter] { core.parameters }
     /// Applies one Adam update to every trainable parameter that has a gradient.
     public func step() { core.step() }
     /// Slots `step`, `exp_avg`, `exp_avg_sq` and (AMSGrad) `max_exp_avg_sq`.
@@ -92,7 +92,7 @@ public final class AdamW: Optimizer {
     /// Whether the AMSGrad variant (maximum of past second moments) is used.
     public var amsgrad: Bool { core.amsgrad }
     /// Every parameter, in group order.
-    public var parameters: [Parameter] { core.entries.map(\.parameter) }
+    public var parameters: [Parameter] { core.parameters }
     /// Applies one AdamW update to every trainable parameter that has a gradient.
     public func step() { core.step() }
     /// Slots `step`, `exp_avg`, `exp_avg_sq` and (AMSGrad) `max_exp_avg_sq`.
@@ -117,6 +117,8 @@ struct AdamCore {
         var maxExpAvgSq: Tensor?
     }
     var entries: [OptimizerEntry<State>]
+    /// The entries' parameters, in order (kept for `zeroGrad()`, which reads them every step).
+    let parameters: [Parameter]
 
     init(name: String, groups: [ParameterGroup], learningRate: Double, beta1: Double, beta2: Double,
          epsilon: Double, weightDecay: Double, amsgrad: Bool, decoupled: Bool) {
@@ -134,6 +136,7 @@ struct AdamCore {
         self.amsgrad = amsgrad
         self.decoupled = decoupled
         entries = makeEntries(name, groups: groups, defaultWeightDecay: weightDecay) { _ in State() }
+        parameters = entries.map(\.parameter)
     }
 
     mutating func step() {

@@ -56,10 +56,11 @@ public final class RMSProp: Optimizer {
         self.centered = centered
         self.weightDecay = weightDecay
         entries = makeEntries("RMSProp", groups: groups, defaultWeightDecay: weightDecay) { _ in State() }
+        parameters = entries.map(\.parameter)
     }
 
-    /// Every parameter, in group order.
-    public var parameters: [Parameter] { entries.map(\.parameter) }
+    /// Every parameter, in group order (kept, not rebuilt: `zeroGrad()` reads it every step).
+    public let parameters: [Parameter]
 
     /// Applies one RMSProp update to every trainable parameter that has a gradient.
     public func step() {

@@ -49,10 +49,11 @@ public final class SGD: Optimizer {
         self.nesterov = nesterov
         self.weightDecay = weightDecay
         entries = makeEntries("SGD", groups: groups, defaultWeightDecay: weightDecay) { _ in nil }
+        parameters = entries.map(\.parameter)
     }
 
-    /// Every parameter, in group order.
-    public var parameters: [Parameter] { entries.map(\.parameter) }
+    /// Every parameter, in group order (kept, not rebuilt: `zeroGrad()` reads it every step).
+    public let parameters: [Parameter]
 
     /// Applies one SGD update to every trainable parameter that has a gradient.
     public func step() {
