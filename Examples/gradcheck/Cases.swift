@@ -82,6 +82,9 @@ func allCases() -> [GradientCase] {
     add("matmul transposed", [rand([4, 3]), rand([5, 4])]) { Tensor.matmul($0[0], $0[1], transposeA: true, transposeB: true) }
     add("linear", [rand([3, 4]), rand([5, 4]), rand([5])]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]).tanh() }
     add("linear batched, no bias", [rand([2, 3, 4]), rand([2, 4])]) { Tensor.linear($0[0], weight: $0[1], bias: nil).exp() }
+    add("linear+sigmoid", [rand([3, 4]), rand([5, 4]), rand([5])]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2], activation: .sigmoid) }
+    add("linear+tanh batched", [rand([2, 3, 4]), rand([2, 4]), rand([2])]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2], activation: .tanh) }
+    add("linear+relu, no bias", [rand([3, 4]), rand([5, 4])]) { Tensor.linear($0[0], weight: $0[1], bias: nil, activation: .relu) }
     add("squaredDistance", [rand([3, 4]), rand([3, 4])]) { Tensor.squaredDistance($0[0], $0[1], scale: 0.25) }
     add("transpose", [rand([3, 4])]) { $0[0].transposed() * Tensor.arange(0, 12, dtype: .float64).reshaped(4, 3) }
     add("permute", [rand([2, 3, 4])]) { $0[0].permuted(2, 0, 1) }
@@ -130,6 +133,7 @@ func allCases() -> [GradientCase] {
     add("mul", [rand([2, 3]), rand([2, 3])], secondOrder: true) { $0[0] * $0[1] }
     add("matmul", [rand([2, 3]), rand([3, 2])], secondOrder: true) { $0[0].matmul($0[1]) }
     add("linear", [rand([2, 3]), rand([2, 3]), rand([2])], secondOrder: true) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]).tanh() }
+    add("linear+sigmoid", [rand([2, 3]), rand([2, 3]), rand([2])], secondOrder: true) { Tensor.linear($0[0], weight: $0[1], bias: $0[2], activation: .sigmoid) }
     add("squaredDistance", [rand([2, 3]), rand([2, 3])], secondOrder: true) { Tensor.squaredDistance($0[0].tanh(), $0[1], scale: 0.5) }
     add("conv2d", [rand([1, 1, 4, 4]), rand([2, 1, 2, 2])], secondOrder: true) { $0[0].conv2d($0[1]).tanh() }
     add("batchNorm", [rand([3, 2, 2]), rand([2])], secondOrder: true) { $0[0].batchNormalized(weight: $0[1], bias: nil).output.tanh() }

@@ -217,6 +217,31 @@ extension PoolingTests {
     }
 }
 
+@Suite("Dense with an activation")
+struct DenseActivationTests {
+    /// In a Sequential, a Dense followed by a Sigmoid, ReLU or Tanh runs as one op: the same
+    /// outputs and the same gradients, bit for bit, as the layers run one by one; a Dense
+    /// followed by another layer, or last, runs alone.
+    @Test func denseThenActivationInSequentialMatchesTheLayersRunOneByOne() {
+        func model() -> Sequential {
+            Sequential([Dense(6, 5, seed: 1), Sigmoid(), Dense(5, 4, seed: 2), ReLU(), Dense(4, 4, seed: 3), Tanh(),
+                        Dense(4, 3, seed: 4), LeakyReLU(), Dense(3, 2, seed: 5)])
+        }
+        let fused = model(), plain = model()
+        let x = Tensor.randomNormal([7, 6], dtype: .float32, seed: 8)
+        let yf = fused(x)
+        let yp = plain.layers.reduce(x) { h, layer in layer(h) }   // no fusion
+        #expect(yf.scalars == yp.scalars)
+        yf.square().sum().backward(); yp.square().sum().backward()
+        for (a, b) in zip(fused.parameters(), plain.parameters()) {
+            #expect(a.grad!.scalars == b.grad!.scalars)
+        }
+        let dense = Dense(6, 5, seed: 1)
+        #expect(dense(x, activation: .sigmoid).gradientOp == "linear+sigmoid")
+        #expect(Sequential([Dense(6, 5, seed: 1), Sigmoid()])(x).gradientOp == "linear+sigmoid")
+    }
+}
+
 @Suite("LayerNorm")
 struct LayerNormTests {
     @Test func normalizesEachSampleOverTrailingDimensions() {

@@ -107,6 +107,55 @@ import Testing
         expectClose(bl.grad!, [3, 3], shape: [2])
     }
 
+    /// linear with an activation is linear followed by the activation's op, bit for bit:
+    /// values, and the gradients of input, weight and bias (float and double, with and
+    /// without a bias, a batch of rank 3 and a vector); its own gradients and second
+    /// derivatives check numerically; it is one node.
+    @Test func linearWithActivationIsLinearThenTheActivationBitForBit() {
+        let activations: [(Tensor.Activation, (Tensor) -> Tensor)] = [
+            (.relu, { $0.relu() }), (.sigmoid, { $0.sigmoid() }), (.tanh, { $0.tanh() })]
+        for dtype in [DType.float32, .float64] {
+            for (inputShape, outputs) in [([10, 784], 30), ([10, 30], 10), ([2, 3, 5], 4), ([5], 3), ([33, 7], 65)] {
+                let inputs = inputShape.last!
+                for withBias in [true, false] {
+                    for (activation, separate) in activations {
+                        let at = "\(activation) \(dtype) \(inputShape)→\(outputs) bias \(withBias)"
+                        let seed = UInt64(inputShape.reduce(1, *) * 100 + outputs)
+                        func leaves() -> [Tensor] {
+                            [randn(inputShape, seed: seed).cast(to: dtype).requiringGrad(),
+                             randn([outputs, inputs], seed: seed + 1).cast(to: dtype).requiringGrad(),
+                             randn([outputs], seed: seed + 2).cast(to: dtype).requiringGrad()]
+                        }
+                        let f = leaves(), p = leaves()
+                        let fused = Tensor.linear(f[0], weight: f[1], bias: withBias ? f[2] : nil, activation: activation)
+                        let plain = separate(Tensor.linear(p[0], weight: p[1], bias: withBias ? p[2] : nil))
+                        #expect(fused.shape == plain.shape, "\(at): shape")
+                        #expect(fused.scalars(as: Double.self) == plain.scalars(as: Double.self), "\(at): values")
+                        if inputShape.count > 1 {   // a vector's result is reshaped back
+                            #expect(fused.gradientOp == "linear+\(activation)", "\(at): one node")
+                        }
+                        // A weighting that is not all ones, so every output's gradient differs.
+                        let weights = randn(fused.shape, seed: seed + 3).cast(to: dtype)
+                        (fused * weights).sum().backward()
+                        (plain * weights).sum().backward()
+                        for k in 0..<(withBias ? 3 : 2) {
+                            #expect(f[k].grad!.scalars(as: Double.self) == p[k].grad!.scalars(as: Double.self), "\(at): gradient \(k)")
+                        }
+                    }
+                }
+            }
+        }
+        let x = randn([3, 4], seed: 41), w = randn([2, 4], seed: 42), b = randn([2], seed: 43)
+        for activation in [Tensor.Activation.sigmoid, .tanh, .relu] {
+            expectGradientsCorrect([x, w, b]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2], activation: activation) }
+            expectGradientsCorrect([randn([2, 3, 4], seed: 44), w]) {
+                Tensor.linear($0[0], weight: $0[1], bias: nil, activation: activation)
+            }
+        }
+        expectSecondOrderCorrect([x, w, b]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2], activation: .sigmoid) }
+        expectSecondOrderCorrect([x, w, b]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2], activation: .tanh) }
+    }
+
     @Test func squaredDistanceValuesAndGradients() {
         let a = randn([4, 3], seed: 31), b = randn([4, 3], seed: 32)
         let diff = zip(a.scalars(as: Double.self), b.scalars(as: Double.self)).map { $0 - $1 }

@@ -86,9 +86,9 @@ long nabla_gemm_strided_limit(void);
 void nabla_vexp_f32(const float *x, float *y, long n);
 /// y[i] = log(x[i]).
 void nabla_vlog_f32(const float *x, float *y, long n);
-/// y[i] = 1 / (1 + exp(-x[i])).
+/// y[i] = 1 / (1 + exp(-x[i])). x and y may be the same buffer.
 void nabla_vsigmoid_f32(const float *x, float *y, long n);
-/// y[i] = tanh(x[i]).
+/// y[i] = tanh(x[i]). x and y may be the same buffer.
 void nabla_vtanh_f32(const float *x, float *y, long n);
 /// y[i] = x[i] if x[i] > 0, else +0 (NaN too). x and y may be the same buffer.
 void nabla_vrelu_f32(const float *x, float *y, long n);

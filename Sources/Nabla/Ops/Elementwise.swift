@@ -46,6 +46,26 @@ extension Tensor {
         return Tensor(storage: out, shape: shape)
     }
 
+    /// Applies `K` to every element in place, with the same kernels and so the same values
+    /// as `mapElements` (whose vector kernels read each element before writing it). For a
+    /// tensor whose buffer nothing else holds (an op's fresh output); no graph.
+    mutating func applyInPlace<K: UnaryKernel>(_: K.Type) {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        let n = count
+        switch dtype {
+        case .float32:
+            let x = storage.pointer(as: Float.self)
+            Threading.forChunks(n) { s, e in
+                if !K.applyFloat32(x + s, x + s, e - s) {
+                    for i in s..<e { x[i] = K.apply(x[i]) }
+                }
+            }
+        case .float64:
+            let x = storage.pointer(as: Double.self)
+            Threading.forChunks(n) { s, e in for i in s..<e { x[i] = K.apply(x[i]) } }
+        }
+    }
+
     /// Applies `K` elementwise to `a` and `b` broadcast to a common shape (no graph).
     static func zipElements<K: BinaryKernel>(_ a: Tensor, _ b: Tensor, _: K.Type, op: String) -> Tensor {
         guard a.dtype == b.dtype else {

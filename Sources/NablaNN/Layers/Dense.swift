@@ -51,12 +51,26 @@ public final class Dense: Module, CustomStringConvertible {
 
     /// x·Wᵀ + b over the last dimension of `input`, as one `Tensor.linear` op.
     public func callAsFunction(_ input: Tensor) -> Tensor {
+        check(input)
+        return Tensor.linear(input, weight: weight.value, bias: bias?.value)
+    }
+
+    /// activation(x·Wᵀ + b), as one op (`Tensor.linear(_:weight:bias:activation:)`): the
+    /// same values and gradients as the layer followed by the activation's layer, with one
+    /// graph node instead of two. `Sequential` calls it for a `Dense` followed by a `ReLU`,
+    /// `Sigmoid` or `Tanh`.
+    public func callAsFunction(_ input: Tensor, activation: Tensor.Activation) -> Tensor {
+        check(input)
+        return Tensor.linear(input, weight: weight.value, bias: bias?.value, activation: activation)
+    }
+
+    /// Stops with the layer's name when `input` does not fit it.
+    private func check(_ input: Tensor) {
         guard input.rank >= 1, input.shape[input.rank - 1] == inputSize else {
             let features = input.rank == 0 ? "no feature dimension" : "\(input.shape[input.rank - 1]) features"
             layerFailure(description, "input \(describeShape(input.shape)) has \(features), expected \(inputSize)")
         }
         requireDType(input, weight.value.dtype, layer: description)
-        return Tensor.linear(input, weight: weight.value, bias: bias?.value)
     }
 }
 

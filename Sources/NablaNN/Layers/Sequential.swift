@@ -42,15 +42,20 @@ public final class Sequential: Module, CustomStringConvertible {
 
     /// The input passed through every module in turn.
     ///
-    /// Two pairs of layers run as one fused op each, with fewer passes over memory: a
-    /// `BatchNorm` directly followed by a `ReLU` (`BatchNorm.normalizedThenReLU`: the same
-    /// values, gradients within float rounding), and a `ReLU` directly followed by a
-    /// `MaxPool2D` (`MaxPool2D.ofReLU`: the same values and gradients, bit for bit). The
-    /// layers, their parameters and their names do not change.
+    /// Some pairs of layers run as one fused op each, with fewer passes over memory or
+    /// fewer graph nodes: a `BatchNorm` directly followed by a `ReLU`
+    /// (`BatchNorm.normalizedThenReLU`: the same values, gradients within float rounding), a
+    /// `ReLU` directly followed by a `MaxPool2D` (`MaxPool2D.ofReLU`), and a `Dense` directly
+    /// followed by a `ReLU`, `Sigmoid` or `Tanh` (`Dense.callAsFunction(_:activation:)`);
+    /// these two give the same values and gradients, bit for bit. The layers, their
+    /// parameters and their names do not change.
     public func callAsFunction(_ input: Tensor) -> Tensor {
         var x = input, i = 0
         while i < layers.count {
-            if let norm = layers[i] as? BatchNorm, i + 1 < layers.count, layers[i + 1] is ReLU {
+            if let dense = layers[i] as? Dense, i + 1 < layers.count, let activation = fusable(layers[i + 1]) {
+                x = dense(x, activation: activation)
+                i += 2
+            } else if let norm = layers[i] as? BatchNorm, i + 1 < layers.count, layers[i + 1] is ReLU {
                 x = norm.normalizedThenReLU(x)
                 i += 2
             } else if layers[i] is ReLU, i + 1 < layers.count, let pool = layers[i + 1] as? MaxPool2D {
@@ -62,6 +67,16 @@ public final class Sequential: Module, CustomStringConvertible {
             }
         }
         return x
+    }
+}
+
+/// The activation of a layer that a `Dense` before it can apply in its own op, if any.
+private func fusable(_ layer: any Module) -> Tensor.Activation? {
+    switch layer {
+    case is Sigmoid: return .sigmoid
+    case is ReLU: return .relu
+    case is Tanh: return .tanh
+    default: return nil
     }
 }
 
