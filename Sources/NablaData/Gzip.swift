@@ -48,6 +48,7 @@ func gunzip(_ input: [UInt8], path: String,
     func grow(to size: Int) {
         let old = output
         output = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            adviseHugePages(buffer)    // before the memset below touches the pages
             if !old.isEmpty { old.withUnsafeBufferPointer { _ = memcpy(buffer.baseAddress!, $0.baseAddress!, old.count) } }
             memset(buffer.baseAddress! + old.count, 0, size - old.count)
             initialized = size
@@ -105,6 +106,30 @@ func gunzip(_ input: [UInt8], path: String,
     }
     if output.count > produced { output.removeSubrange(produced...) }     // in place: keeps the buffer
     return (output, stoppedAtLimit)
+}
+
+/// Asks Linux to back a large buffer with 2 MiB pages where it is aligned for them (a
+/// hint; nothing happens elsewhere, for small buffers, or if the kernel declines).
+///
+/// A decompressed dataset is read a few rows at a time in random order: each row of a
+/// shuffled MNIST batch lands on its own 4 KiB page, and the page walks for ten such rows
+/// cost more than converting them. With transparent huge pages in `madvise` mode (this
+/// project's machine since 2026-12-03) only advised memory gets large pages. C harness,
+/// 60,000 × 784 bytes, batches of ten in random order with a prefetch one batch ahead:
+/// prefetch + gather 1.04–1.24 µs a batch with the advice against 1.44–3.35 µs without
+/// (three alternating runs each); in Nielsen's training loop (phase harness, three
+/// alternating runs on a quiet machine) the batch phase went 1.18–1.30 → 1.07–1.16 µs.
+/// NumPy gives its large arrays the same advice.
+/// Must run before the pages are first touched, since it only affects new faults.
+func adviseHugePages(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+    #if os(Linux)
+    let huge = 1 << 21
+    guard buffer.count >= 2 * huge, let base = buffer.baseAddress else { return }
+    let start = (UInt(bitPattern: base) + UInt(huge - 1)) & ~UInt(huge - 1)
+    let end = (UInt(bitPattern: base) + UInt(buffer.count)) & ~UInt(huge - 1)
+    guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
+    _ = madvise(p, Int(end - start), MADV_HUGEPAGE)
+    #endif
 }
 
 /// Compresses `input` into a single gzip member at the given zlib level (0–9, or -1 for
