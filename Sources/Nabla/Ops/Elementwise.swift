@@ -30,19 +30,7 @@ extension Tensor {
     /// Applies `K` to every element (no graph).
     func mapElements<K: UnaryKernel>(_: K.Type) -> Tensor {
         let out = TensorStorage.make(count: count, dtype: dtype)
-        let n = count
-        switch dtype {
-        case .float32:
-            let x = storage.pointer(as: Float.self), y = out.pointer(as: Float.self)
-            Threading.forChunks(n) { s, e in
-                if !K.applyFloat32(x + s, y + s, e - s) {
-                    for i in s..<e { y[i] = K.apply(x[i]) }
-                }
-            }
-        case .float64:
-            let x = storage.pointer(as: Double.self), y = out.pointer(as: Double.self)
-            Threading.forChunks(n) { s, e in for i in s..<e { y[i] = K.apply(x[i]) } }
-        }
+        Tensor.applyKernel(K.self, from: storage, to: out)
         return Tensor(storage: out, shape: shape)
     }
 
@@ -51,18 +39,24 @@ extension Tensor {
     /// tensor whose buffer nothing else holds (an op's fresh output); no graph.
     mutating func applyInPlace<K: UnaryKernel>(_: K.Type) {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
-        let n = count
-        switch dtype {
+        Tensor.applyKernel(K.self, from: storage, to: storage)
+    }
+
+    /// y = K(x) elementwise over buffers of the same count and dtype (possibly the same
+    /// buffer), in chunks across threads for large counts.
+    private static func applyKernel<K: UnaryKernel>(_: K.Type, from source: TensorStorage, to destination: TensorStorage) {
+        let n = source.count
+        switch source.dtype {
         case .float32:
-            let x = storage.pointer(as: Float.self)
+            let x = source.pointer(as: Float.self), y = destination.pointer(as: Float.self)
             Threading.forChunks(n) { s, e in
-                if !K.applyFloat32(x + s, x + s, e - s) {
-                    for i in s..<e { x[i] = K.apply(x[i]) }
+                if !K.applyFloat32(x + s, y + s, e - s) {
+                    for i in s..<e { y[i] = K.apply(x[i]) }
                 }
             }
         case .float64:
-            let x = storage.pointer(as: Double.self)
-            Threading.forChunks(n) { s, e in for i in s..<e { x[i] = K.apply(x[i]) } }
+            let x = source.pointer(as: Double.self), y = destination.pointer(as: Double.self)
+            Threading.forChunks(n) { s, e in for i in s..<e { y[i] = K.apply(x[i]) } }
         }
     }
 
