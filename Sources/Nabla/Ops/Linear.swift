@@ -77,7 +77,8 @@ extension Tensor {
         }
     }
 
-    /// x·Wᵀ + b for an input of rank ≥ 2, checked, with no graph node.
+    /// x·Wᵀ + b, checked, with no graph node. The public ops turn a vector input into one
+    /// row before calling it; a scalar input stops here with the rank rule.
     private static func linearValues(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         guard input.rank >= 1, weight.rank == 2 else {
             opFailure("linear", "input \(describe(input.shape)) needs rank ≥ 1 and weight \(describe(weight.shape)) rank 2 ([outFeatures, inFeatures])")
