@@ -48,6 +48,6 @@ let package = Package(
         .testTarget(name: "NablaTests", dependencies: ["Nabla", "CNablaKernels"]),
         .testTarget(name: "NablaNNTests", dependencies: ["Nabla", "NablaNN"], exclude: ["Fixtures"]),
         .testTarget(name: "NablaDataTests", dependencies: ["Nabla", "NablaData"]),
-        .testTarget(name: "ExampleSupportTests", dependencies: ["ExampleSupport", "Nabla"]),
+        .testTarget(name: "ExampleSupportTests", dependencies: ["ExampleSupport", "Nabla", "NablaNN", "NablaData"]),
     ]
 )

@@ -22,6 +22,10 @@ public final class Trainer {
     public let layout: ImageLayout
     /// Shuffles the training set; its state is part of a checkpoint.
     public var shuffler: RandomGenerator
+    /// When set, each epoch visits the examples in the order this returns for the dataset's
+    /// size, instead of an order shuffled by `shuffler` (`nabla-bench` uses it to follow
+    /// `torch.randperm`).
+    public var epochOrder: ((Int) -> [Int])?
     /// Called every few batches with (examples done, examples in the epoch, running loss,
     /// examples per second).
     public var onProgress: ((Int, Int, Double, Double) -> Void)?
@@ -40,7 +44,8 @@ public final class Trainer {
     public func trainEpoch(on data: ImageDataset) -> EpochStats {
         model.train()
         let start = monotonicSeconds()
-        let batches = data.batches(size: batchSize, shuffledBy: &shuffler, layout: layout)
+        let batches = epochOrder.map { Batches(dataset: data, order: $0(data.count), batchSize: batchSize, layout: layout) }
+            ?? data.batches(size: batchSize, shuffledBy: &shuffler, layout: layout)
         var lossSum = 0.0, correct = 0, seen = 0, lastReport = start
         for i in 0..<batches.count {
             let batch = batches[i]

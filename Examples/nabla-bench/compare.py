@@ -9,9 +9,11 @@ Each workload runs `repeats` times per tool, alternating tools, and the best tim
 (this machine is noisy; the minimum is the least disturbed run).
 
 With `--seeds`, the training workloads' repeats use seeds 0, 1, … (`--seed` of nabla-bench
-and of the reference scripts) and the accuracy column gives the mean and range over them:
-one epoch's test accuracy moves by a point or more from draw to draw, more than the
-differences between the tools, so one seed per tool says little.
+and of the reference scripts) and the accuracy column gives the mean and range over them,
+and the largest difference between Nabla and PyTorch at the same seed. nabla-bench starts
+each seed from the PyTorch script's weights and visits the examples in its order, so the
+two runs of a seed differ only by float rounding; between seeds, one epoch's accuracy
+moves by a point or more.
 """
 import argparse
 import json
@@ -128,6 +130,9 @@ def main():
             npy = best.get("NumPy")
             if a.seeds:
                 acc = " / ".join(accuracy_summary([f[1] for f in figs[t]]) for t in ("Nabla", "PyTorch") if t in figs)
+                if "PyTorch" in figs:
+                    gap = max(abs(n[1] - p[1]) for n, p in zip(figs["Nabla"], figs["PyTorch"]))
+                    acc += f"; same seed within {100 * gap:.2f} points"
             else:
                 acc = f"{100 * nb[1]:.2f} % / {100 * pt[1]:.2f} %" if pt else ""
             rss = f"{nb[2]:.0f} / {pt[2]:.0f} MB" if pt else f"{nb[2]:.0f} MB"

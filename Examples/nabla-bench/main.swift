@@ -14,8 +14,9 @@ struct Options {
     var threads: Int? = nil
     var json = false
     var data: String? = nil
-    /// Seeds the training workloads' initialisation and shuffling (as the reference
-    /// scripts' --seed does); nil keeps the fixed default draws.
+    /// The training workloads start from the weights, and visit the examples in the
+    /// orders, that the PyTorch reference script draws with the same --seed; nil means 0,
+    /// the scripts' default.
     var seed: UInt64? = nil
 }
 
@@ -28,8 +29,8 @@ func usage(_ error: String?) -> Never {
       --epochs N   epochs per training workload (default 1)
       --threads N  threads for the kernels (default: NABLA_THREADS or all cores);
                    sgemm always measures 1 and 2 threads
-      --seed N     initialisation and shuffling draws of the training workloads
-                   (default: the fixed draws of the published figures)
+      --seed N     the training workloads start from the weights and shuffle as the
+                   PyTorch reference script does with --seed N (default 0, as there)
       --data DIR   folder of MNIST IDX files (default: the bundled data)
       --json       one JSON object per line
     """

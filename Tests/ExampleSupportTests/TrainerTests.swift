@@ -1,5 +1,7 @@
 @testable import ExampleSupport
 import Nabla
+import NablaData
+import NablaNN
 import Testing
 
 @Suite("Trainer helpers")
@@ -16,5 +18,41 @@ struct TrainerTests {
             #expect(countCorrect(output, labels) == viaArgmax, "\(dtype)")
         }
         #expect(countCorrect(Tensor([[3.0]] as [[Double]]), [0]) == 1)
+    }
+}
+
+@Suite("Trainer epoch order")
+struct TrainerOrderTests {
+    /// With `epochOrder` set, an epoch takes its steps in exactly that order: the weights
+    /// after one epoch equal those of a hand-written loop over the same order, and differ
+    /// from those of the reverse order.
+    @Test func epochOrderIsTheOrderOfTheSteps() {
+        let data = ImageDataset(pixels: [0, 255, 200, 10, 90, 90, 255, 30], labels: [1, 0, 1, 0], height: 1, width: 2)
+        func model() -> Network { Sequential([Dense(2, 2, seed: 7)]) }
+        func weights(_ m: Network) -> [Float] { m.parameters().flatMap(\.value.scalars) }
+        let order = [3, 1, 0, 2]
+
+        let viaTrainer = model()
+        let trainer = Trainer(model: viaTrainer, optimizer: SGD(parameters: viaTrainer.trainableParameters(), learningRate: 0.5),
+                              cost: .softmaxCrossEntropy, batchSize: 1, layout: .flat, seed: 1)
+        var asked: [Int] = []
+        trainer.epochOrder = { asked.append($0); return order }
+        _ = trainer.trainEpoch(on: data)
+        #expect(asked == [4])
+
+        func byHand(_ order: [Int]) -> [Float] {
+            let m = model()
+            let sgd = SGD(parameters: m.trainableParameters(), learningRate: 0.5)
+            for i in order {
+                let batch = data.gather([i])
+                let loss = Cost.softmaxCrossEntropy.loss(m(batch.imagesTensor), labels: batch.labels)
+                sgd.zeroGrad()
+                loss.backward()
+                sgd.step()
+            }
+            return weights(m)
+        }
+        #expect(weights(viaTrainer) == byHand(order))
+        #expect(weights(viaTrainer) != byHand(order.reversed()))
     }
 }
