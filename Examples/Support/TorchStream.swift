@@ -70,8 +70,9 @@ public struct TorchGenerator {
     /// if `count` is not a multiple of 16 draws the last 16 uniforms again and redoes that
     /// block. Below 16 it draws each value in double from two 53-bit uniforms (two outputs
     /// each, the first in the high word) and keeps the pair's second value for the next call.
-    /// The double path matches torch bit for bit; the float path can differ in the last bit,
-    /// because torch's `log`, `cos` and `sin` are not glibc's.
+    /// The double path matches torch bit for bit. The float path can differ in the last bit
+    /// or two (in about one value in six): torch's `log`, `cos` and `sin` there are its own
+    /// vectorized ones, these are glibc's.
     public mutating func normal(count: Int, mean: Double, std: Double) -> [Float] {
         guard count >= 16 else { return (0..<count).map { _ in Float(normalDouble() * std + mean) } }
         var values = uniform(count: count, from: 0, to: 1)
@@ -79,7 +80,7 @@ public struct TorchGenerator {
         func boxMuller(_ start: Int) {
             for j in start..<(start + 8) {
                 let radius = (-2 * logf(1 - values[j])).squareRoot()
-                let theta = Float(2 * Double.pi * Double(values[j + 8]))
+                let theta = Float(2 * Double.pi) * values[j + 8]
                 values[j] = radius * cosf(theta) * std + mean
                 values[j + 8] = radius * sinf(theta) * std + mean
             }
