@@ -121,8 +121,9 @@ public struct TorchGenerator {
 }
 
 extension Module {
-    /// Redraws every `Dense` and `Conv2D` parameter as PyTorch's default initialisation does
-    /// after `torch.manual_seed(seed)`, module by module in order, weight before bias:
+    /// Redraws every `Dense` and `Conv2D` parameter from `generator` as PyTorch's default
+    /// initialisation draws them from its generator, module by module in order, weight
+    /// before bias:
     /// `kaiming_uniform_(a: √5)` for the weight, U(±1/√fan_in) for the bias. Other layers keep
     /// what they have (BatchNorm starts at γ = 1, β = 0 in both).
     ///
