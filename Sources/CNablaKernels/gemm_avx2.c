@@ -140,15 +140,18 @@ static NABLA_AVX2 void sgemm_pack_bt_avx2(const float *B, long ldb, long kc, lon
 // divisible by 8 ends in masked loads. Every output is the same sequence of operations
 // whatever tile it falls in.
 NABLA_INLINE NABLA_AVX2 void dot_tile_f32(const int R, const int S, long K, __m256i tail,
-                                          float alpha, const float *A, long lda,
-                                          const float *B, long ldb, float beta, float *C,
-                                          long ldc) {
+                                          const nabla_dot_chunks *chunks, float alpha,
+                                          const float *A, long lda, const float *B, long ldb,
+                                          float beta, float *C, long ldc) {
     const long kfull = K & ~7L;
     __m256 acc[3][4];
     for (int r = 0; r < R; r++)
         for (int s = 0; s < S; s++) acc[r][s] = _mm256_setzero_ps();
-    long k = 0;
-    for (; k < kfull; k += 8) {
+    const long steps = chunks->count < 0 ? (K + 7) / 8 : chunks->count;
+    long c = 0, k = 0;
+    for (; c < steps; c++) {
+        k = chunks->count < 0 ? 8 * c : 8L * chunks->start[c];
+        if (k >= kfull) break;
         __m256 va[3];
         for (int r = 0; r < R; r++) va[r] = _mm256_loadu_ps(A + r * lda + k);
         for (int s = 0; s < S; s++) {
@@ -156,7 +159,7 @@ NABLA_INLINE NABLA_AVX2 void dot_tile_f32(const int R, const int S, long K, __m2
             for (int r = 0; r < R; r++) acc[r][s] = _mm256_fmadd_ps(va[r], vb, acc[r][s]);
         }
     }
-    if (k < K) {
+    if (c < steps) {  // the last, partial stretch
         __m256 va[3];
         for (int r = 0; r < R; r++) va[r] = _mm256_maskload_ps(A + r * lda + k, tail);
         for (int s = 0; s < S; s++) {
@@ -179,13 +182,32 @@ NABLA_INLINE NABLA_AVX2 void dot_tile_f32(const int R, const int S, long K, __m2
 NABLA_INLINE NABLA_AVX2 void dot_band_f32(const int R, long N, long K, __m256i tail, float alpha,
                                           const float *A, long lda, const float *B, long ldb,
                                           float beta, float *C, long ldc) {
+    // The stretches of 8 along K where all R rows of A are zero (see nabla_dot_chunks).
+    nabla_dot_chunks chunks;
+    chunks.count = -1;
+    if (N > 4 && (K + 7) / 8 <= NABLA_DOT_MAX_CHUNKS) {
+        const long kfull = K & ~7L;
+        const __m256i magnitude = _mm256_set1_epi32(0x7FFFFFFF);
+        int n = 0;
+        for (long k = 0; k < K; k += 8) {
+            __m256i any = _mm256_setzero_si256();
+            for (int r = 0; r < R; r++) {
+                const float *a = A + r * lda + k;
+                __m256 v = k < kfull ? _mm256_loadu_ps(a) : _mm256_maskload_ps(a, tail);
+                any = _mm256_or_si256(any, _mm256_castps_si256(v));
+            }
+            // −0 counts as zero: its products are ±0 too.
+            if (!_mm256_testz_si256(any, magnitude)) chunks.start[n++] = (short)(k / 8);
+        }
+        if (n < (K + 7) / 8) chunks.count = n;
+    }
     long j = 0;
     for (; j + 4 <= N; j += 4)
-        dot_tile_f32(R, 4, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc);
+        dot_tile_f32(R, 4, K, tail, &chunks, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc);
     switch (N - j) {
-    case 3: dot_tile_f32(R, 3, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
-    case 2: dot_tile_f32(R, 2, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
-    case 1: dot_tile_f32(R, 1, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
+    case 3: dot_tile_f32(R, 3, K, tail, &chunks, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
+    case 2: dot_tile_f32(R, 2, K, tail, &chunks, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
+    case 1: dot_tile_f32(R, 1, K, tail, &chunks, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
     default: break;
     }
 }

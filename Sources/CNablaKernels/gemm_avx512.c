@@ -167,14 +167,16 @@ NABLA_INLINE NABLA_AVX512 __m512 reduce16_avx512(const __m512 *v) {
 // lanes and is summed across its lanes once; a K not divisible by 16 ends in masked loads.
 // Every output is the same sequence of operations whatever tile it falls in.
 NABLA_INLINE NABLA_AVX512 void dot_tile_avx512(const int R, const int S, long K, __mmask16 tail,
-                                               float alpha, const float *A, long lda,
-                                               const float *B, long ldb, float beta, float *C,
-                                               long ldc) {
+                                               const nabla_dot_chunks *chunks, float alpha,
+                                               const float *A, long lda, const float *B, long ldb,
+                                               float beta, float *C, long ldc) {
     const long kfull = K & ~15L;
     __m512 acc[5][5];
     for (int r = 0; r < R; r++)
         for (int s = 0; s < S; s++) acc[r][s] = _mm512_setzero_ps();
-    for (long k = 0; k < K; k += 16) {
+    const long steps = chunks->count < 0 ? (K + 15) / 16 : chunks->count;
+    for (long c = 0; c < steps; c++) {
+        const long k = chunks->count < 0 ? 16 * c : 16L * chunks->start[c];
         const __mmask16 m = k < kfull ? (__mmask16)0xFFFF : tail;
         __m512 va[5];
         for (int r = 0; r < R; r++) va[r] = _mm512_maskz_loadu_ps(m, A + r * lda + k);
@@ -205,14 +207,30 @@ NABLA_INLINE NABLA_AVX512 void dot_band_avx512(const int R, long N, long K, __mm
                                                float alpha, const float *A, long lda,
                                                const float *B, long ldb, float beta, float *C,
                                                long ldc) {
+    // The stretches of 16 along K where all R rows of A are zero (see nabla_dot_chunks).
+    nabla_dot_chunks chunks;
+    chunks.count = -1;
+    if (N > 5 && (K + 15) / 16 <= NABLA_DOT_MAX_CHUNKS) {
+        const long kfull = K & ~15L;
+        int n = 0;
+        for (long k = 0; k < K; k += 16) {
+            const __mmask16 m = k < kfull ? (__mmask16)0xFFFF : tail;
+            // Lanes that are not ±0 (a NaN counts as nonzero).
+            __mmask16 any = 0;
+            for (int r = 0; r < R; r++)
+                any |= _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, A + r * lda + k), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+            if (any) chunks.start[n++] = (short)(k / 16);
+        }
+        if (n < (K + 15) / 16) chunks.count = n;
+    }
     long j = 0;
     for (; j + 5 <= N; j += 5)
-        dot_tile_avx512(R, 5, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc);
+        dot_tile_avx512(R, 5, K, tail, &chunks, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc);
     switch (N - j) {
-    case 4: dot_tile_avx512(R, 4, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
-    case 3: dot_tile_avx512(R, 3, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
-    case 2: dot_tile_avx512(R, 2, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
-    case 1: dot_tile_avx512(R, 1, K, tail, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
+    case 4: dot_tile_avx512(R, 4, K, tail, &chunks, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
+    case 3: dot_tile_avx512(R, 3, K, tail, &chunks, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
+    case 2: dot_tile_avx512(R, 2, K, tail, &chunks, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
+    case 1: dot_tile_avx512(R, 1, K, tail, &chunks, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc); break;
     default: break;
     }
 }

@@ -74,6 +74,22 @@ typedef void (*nabla_dot_f32)(long M, long N, long K, float alpha, const float *
 typedef void (*nabla_dot_f64)(long M, long N, long K, double alpha, const double *A, long lda,
                               const double *B, long ldb, double beta, double *C, long ldc);
 
+// The stretches along K (one vector wide: 16 floats with AVX-512, 8 with AVX2) that a band
+// of rows of the float dot-product kernel computes: `start` lists them, in vectors, when
+// some are skipped; count < 0 means all of them. A stretch where every row of the band's A
+// is ±0 is skipped: each of its products is ±0, and adding ±0 to an accumulator that starts
+// at +0 leaves it as it was, so a finite result has the same bits either way. (An infinite
+// or NaN value of B facing only zeros is then not seen, as in the reference BLAS, which
+// also skips zero factors; a NaN in A is never skipped.) The band computes the list once
+// for all its tiles, when it has more than one tile. MNIST images are mostly zero: a band
+// of five has 38 of its 49 stretches of 16 pixels nonzero on average, so Nielsen's first
+// layer does about a fifth less work.
+#define NABLA_DOT_MAX_CHUNKS 1024
+typedef struct {
+    long count;
+    short start[NABLA_DOT_MAX_CHUNKS];
+} nabla_dot_chunks;
+
 typedef struct {
     int mr, nr;               // register tile
     nabla_ukr_f32 packed;     // A packed (rsa = 1, csa = mr), B packed (rsb = nr)

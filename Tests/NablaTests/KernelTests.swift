@@ -621,6 +621,68 @@ extension KernelTests {
 }
 
 extension KernelTests {
+    /// A·Bᵀ with a long K and a small output goes to the dot-product kernel, which skips the
+    /// stretches of 16 along K where a whole band of A's rows is zero (MNIST images in a
+    /// first layer). Skipping must change no bit of a finite result: the product against 30
+    /// rows of B (bands of several tiles, which skip) must equal, bit for bit, the same
+    /// product taken one row of B at a time (a band of one tile, which takes every stretch),
+    /// with −0 entries, zeros that do not fill a stretch, and a tail of K that is not a
+    /// multiple of the vector width. (The portable path has no dot-product kernel; there
+    /// only the reference check applies.) A NaN in A is never skipped.
+    @Test func dotKernelSkipsZeroStretchesWithoutChangingABit() {
+        var rng = KernelRNG(11)
+        for (m, k) in [(10, 784), (7, 300), (12, 257), (3, 1000)] {
+            var a = rng.floats(m * k)
+            let n = 30
+            let b = rng.floats(n * k)
+            // Zero some stretches in every row (so every band skips them), some in only a
+            // few rows, a few single entries, and write some zeros as −0.
+            for row in 0..<m {
+                for c in stride(from: 0, to: k, by: 16) where (c / 16) % 3 == 1 || ((c / 16) % 5 == 2 && row % 2 == 0) {
+                    for i in c..<min(c + 16, k) { a[row * k + i] = (i % 7 == 0) ? -0.0 : 0 }
+                }
+                a[row * k + (row * 13) % k] = 0
+            }
+            for c in stride(from: k & ~15, to: k, by: 1) { a[c] = 0 }  // the tail of row 0
+            forEachISA { isa in
+                var whole = [Float](repeating: .nan, count: m * n)
+                nabla_sgemm(0, 1, m, n, k, 1.5, a, k, b, k, 0, &whole, n)
+                var byRow = [Float](repeating: .nan, count: m * n)
+                for j in 0..<n {
+                    b.withUnsafeBufferPointer { bp in
+                        byRow.withUnsafeMutableBufferPointer { cp in
+                            nabla_sgemm(0, 1, m, 1, k, 1.5, a, k, bp.baseAddress! + j * k, k, 0, cp.baseAddress! + j, n)
+                        }
+                    }
+                }
+                if isa != 0 {
+                    let differ = zip(whole, byRow).filter { $0.bitPattern != $1.bitPattern }.count
+                    #expect(differ == 0, "\(m)x\(n)x\(k) isa \(isa): \(differ) outputs differ")
+                }
+                // And both are the product: within float rounding of a double reference.
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var sum = 0.0, bound = 0.0
+                        for t in 0..<k {
+                            sum += Double(a[i * k + t]) * Double(b[j * k + t])
+                            bound += abs(Double(a[i * k + t]) * Double(b[j * k + t]))
+                        }
+                        let tolerance = 1.5 * (bound * Double(k) * 1.2e-7 + 1e-30)
+                        #expect(abs(Double(whole[i * n + j]) - 1.5 * sum) <= tolerance, "(\(i), \(j)) isa \(isa)")
+                    }
+                }
+                var poisoned = a
+                poisoned[2 * k + 16] = .nan  // in a stretch zero in every other row
+                var c = [Float](repeating: 0, count: m * n)
+                nabla_sgemm(0, 1, m, n, k, 1, poisoned, k, b, k, 0, &c, n)
+                #expect((0..<n).allSatisfy { c[2 * n + $0].isNaN }, "NaN in A, isa \(isa)")
+                #expect((0..<n).allSatisfy { !c[$0].isNaN }, "rows without the NaN, isa \(isa)")
+            }
+        }
+    }
+}
+
+extension KernelTests {
     /// 2×2 max pooling on every path against the rule written out: the first of tied maxima
     /// in row-major order, a NaN over any number, the last NaN over an earlier one; values
     /// and chosen indices exact, on odd and even sizes around the vector width.
