@@ -137,8 +137,8 @@ static NABLA_AVX2 void sgemm_pack_bt_avx2(const float *B, long ldb, long kc, lon
 // 16 ymm registers) and smaller tiles at the edges, so a 10-row product does not compute
 // two rows it throws away (10 x 30 x 784, Nielsen's first layer: 3 x 4 tiles everywhere
 // computed 12 x 32 outputs for 10 x 30). Lane sums are reduced once per output; a K not
-// divisible by 8 ends in masked loads. Every output is the same sequence of operations
-// whatever tile it falls in.
+// divisible by 8 ends in masked loads. Every output has the same bits whatever tile it
+// falls in: the tiles differ only in the all-zero stretches they skip (nabla_dot_chunks).
 NABLA_INLINE NABLA_AVX2 void dot_tile_f32(const int R, const int S, long K, __m256i tail,
                                           const nabla_dot_chunks *chunks, float alpha,
                                           const float *A, long lda, const float *B, long ldb,

@@ -165,7 +165,8 @@ NABLA_INLINE NABLA_AVX512 __m512 reduce16_avx512(const __m512 *v) {
 // only to be thrown away (10 x 30 x 784, Nielsen's first layer, is 2 x 6 full tiles; the 4 x 4
 // tiles used before computed 12 x 32 outputs for it). Each accumulator runs along K in 16
 // lanes and is summed across its lanes once; a K not divisible by 16 ends in masked loads.
-// Every output is the same sequence of operations whatever tile it falls in.
+// Every output has the same bits whatever tile it falls in: the tiles differ only in the
+// all-zero stretches they skip (nabla_dot_chunks).
 NABLA_INLINE NABLA_AVX512 void dot_tile_avx512(const int R, const int S, long K, __mmask16 tail,
                                                const nabla_dot_chunks *chunks, float alpha,
                                                const float *A, long lda, const float *B, long ldb,
